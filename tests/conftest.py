@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def patch_llm(monkeypatch):
+    """Make every method build its LLMs from a given fake: patch(fake) or patch({spec: fake})."""
+
+    def patch(fake_or_map):
+        def factory(spec, settings=None):
+            return fake_or_map[spec] if isinstance(fake_or_map, dict) else fake_or_map
+
+        for mod in ("cot", "self_consistency", "debate", "econ"):
+            monkeypatch.setattr(f"econ.methods.{mod}.make_llm", factory)
+
+    return patch

@@ -1,0 +1,81 @@
+"""The harness with a scripted backend: records, summaries, resume, per-question errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fakes import ScriptedLLM, failing
+
+from econ.config import load_config
+from econ.evaluate import RECORDS, new_run_dir, read_records, run_methods
+from econ.report import wilson_interval
+
+
+def answer_42(messages, params):
+    return "\\boxed{42}"
+
+
+def make_cfg(tmp_path, methods=("cot",), limit=4):
+    cfg = load_config(None, {"run.benchmark": "demo", "run.limit": limit, "run.methods": list(methods)})
+    return cfg, new_run_dir(str(tmp_path / "run"), cfg)
+
+
+def test_records_and_summary(tmp_path, patch_llm):
+    patch_llm(ScriptedLLM(answer_42))
+    cfg, run_dir = make_cfg(tmp_path, ("cot", "self_consistency"))
+    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    records = read_records(run_dir / RECORDS)
+    assert len(records) == 8
+    assert {r["method"] for r in records} == {"cot", "self_consistency"}
+    for r in records:
+        assert r["prediction"] == "42" and r["prompt_tokens"] > 0 and r["error"] is None
+        assert r["calls"] == (1 if r["method"] == "cot" else 3) == len(r["trace"])
+    assert summary["cot"]["n"] == 4 and summary["self_consistency"]["calls_per_q"] == 3
+    for name in ("summary.json", "summary.md", "accuracy_vs_tokens.png", "config.yaml"):
+        assert (run_dir / name).exists()
+    assert "| self_consistency | 4 |" in (run_dir / "summary.md").read_text()
+
+
+def test_resume_runs_only_missing_pairs_and_drops_a_torn_line(tmp_path, patch_llm):
+    fake = ScriptedLLM(answer_42)
+    patch_llm(fake)
+    cfg, run_dir = make_cfg(tmp_path, limit=5)
+    cfg.run.limit = 2
+    asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    with open(run_dir / RECORDS, "a") as f:
+        f.write('{"id": "torn", "meth')  # a write cut by SIGKILL
+    cfg.run.limit = 5
+    fake.calls.clear()
+    asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    ids = [r["id"] for r in read_records(run_dir / RECORDS)]
+    assert len(ids) == len(set(ids)) == 5
+    assert len(fake.calls) == 3
+    assert all(json.loads(line) for line in (run_dir / RECORDS).read_text().splitlines())
+
+
+def test_failed_calls_become_error_records_and_the_run_finishes(tmp_path, patch_llm):
+    count = {"n": 0}
+
+    def flaky(messages, params):
+        count["n"] += 1
+        return failing("HTTP 500 after 4 retries") if count["n"] % 2 else "\\boxed{1}"
+
+    patch_llm(ScriptedLLM(flaky))
+    cfg, run_dir = make_cfg(tmp_path, limit=6)
+    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    records = read_records(run_dir / RECORDS)
+    errors = [r for r in records if r["error"]]
+    assert len(errors) == 3 and len(records) == 6
+    assert summary["cot"]["errors"] == len(errors)
+    assert summary["cot"]["n"] == len(records)
+    for r in errors:
+        assert r["correct"] is False and "HTTP 500" in r["error"]
+
+
+def test_wilson_interval():
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0.25 < hi < 0.35
+    lo, hi = wilson_interval(5, 10)
+    assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-9
+    assert wilson_interval(0, 0) == (0.0, 0.0)

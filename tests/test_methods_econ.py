@@ -1,0 +1,152 @@
+"""Protocol tests for ECON with a scripted backend (the real sentence encoder, fake LLMs)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+import torch
+from fakes import ScriptedLLM, last_user
+
+from econ.belief.embedder import Embedder
+from econ.belief.networks import BeliefConfig, EconAgents
+from econ.methods.econ import EconSystem
+from econ.tasks import get_benchmark
+
+GSM = get_benchmark("gsm8k")
+Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+class FixedAgents:
+    """Belief networks replaced by fixed, distinct actions: isolates the protocol under test."""
+
+    def __init__(self, actions):
+        self.actions = torch.tensor(actions, dtype=torch.float32)
+        self.cfg = BeliefConfig(n_agents=len(actions))
+
+    def act(self, obs, noise_std=0.0, generator=None):
+        assert obs.shape[:2] == (1, len(self.actions))
+        return self.actions.unsqueeze(0)
+
+
+def coordinator(commit_answer="7", strategy="Add the two amounts."):
+    def reply(messages, params):
+        text = last_user(messages)
+        if "Write a short strategy" in text:
+            return strategy
+        return f"Most solutions add correctly. \\boxed{{{commit_answer}}}"
+
+    return ScriptedLLM(reply, name="coord")
+
+
+def executor(i, answer="7"):
+    return ScriptedLLM(lambda m, p: f"EXEC{i}-TEXT adding gives \\boxed{{{answer}}}", name=f"exec{i}")
+
+
+def test_executors_are_independent_and_use_their_own_actions(embedder):
+    coord = coordinator()
+    execs = [executor(i, a) for i, a in enumerate(["7", "7", "6"])]
+    acts = [[0.2, 0.6], [0.7, 0.8], [1.1, 0.95]]
+    system = EconSystem(coord, execs, FixedAgents(acts), embedder=embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+
+    assert result.answer == "7"
+    assert result.usage["calls"] == 3 + 2
+    for i, ex in enumerate(execs):
+        (call,) = ex.calls
+        prompt = " ".join(m["content"] for m in call["messages"])
+        assert "EXEC" not in prompt, "an executor saw another executor's response"
+        assert "Add the two amounts." in prompt, "the strategy must reach every executor"
+        assert (call["temperature"], call["top_p"]) == pytest.approx(tuple(acts[i]))
+        assert result.executors[i].temperature == pytest.approx(acts[i][0])
+    commit_prompt = last_user(coord.calls[-1]["messages"])
+    assert all(f"EXEC{i}-TEXT" in commit_prompt for i in range(3))
+    assert [c["role"] for c in result.trace].count("coordinator") == 1
+
+
+def test_untrained_networks_choose_range_midpoints(embedder):
+    execs = [executor(i) for i in range(3)]
+    system = EconSystem(coordinator(), execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    asyncio.run(system.solve(Q, GSM))
+    for ex in execs:
+        assert ex.calls[0]["temperature"] == pytest.approx(0.65, abs=1e-3)
+        assert ex.calls[0]["top_p"] == pytest.approx(0.75, abs=1e-3)
+
+
+def test_nine_executors_in_groups_of_three_keep_prompts_bounded(embedder):
+    coord = coordinator()
+    execs = [executor(i, str(7 + (i % 4 == 0))) for i in range(9)]
+    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=9)), embedder=embedder, group_size=3)
+    result = asyncio.run(system.solve(Q, GSM))
+    roles = [c["role"] for c in result.trace]
+    assert roles.count("strategy") == 1
+    assert roles.count("local_coordinator") == 3 and roles.count("coordinator") == 1
+    for call in coord.calls[1:]:
+        text = last_user(call["messages"])
+        shown = len(re.findall(r"^(Solution|Group) \d+", text, flags=re.M))
+        assert 1 <= shown <= 3
+    glob = last_user(coord.calls[-1]["messages"])
+    assert "Group 3 committed to 7" in glob and "of 3 of its solvers" in glob
+
+
+def test_stage_two_revises_dissenters_and_stops_when_commitment_repeats(embedder):
+    coord = coordinator("7")
+    revised_prompts = []
+
+    def dissenter(messages, params):
+        if len(messages) > 1:
+            revised_prompts.append(messages)
+            return "On reflection \\boxed{7}"
+        return "DISSENT-TEXT \\boxed{6}"
+
+    execs = [executor(0), executor(1), ScriptedLLM(dissenter, name="exec2")]
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, bne_rounds=3
+    )
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.rounds == 1
+    assert result.commitments == ["7", "7"]
+    assert len(execs[0].calls) == 1 and len(execs[2].calls) == 2
+    (msgs,) = revised_prompts
+    feedback = msgs[-1]["content"]
+    assert "committed to the answer 7" in feedback
+    assert "EXEC0-TEXT" not in " ".join(m["content"] for m in msgs)
+    assert result.usage["calls"] == 1 + 3 + 1 + 1 + 1
+
+
+def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
+    coord = coordinator(strategy="Add 3 and 4. The final answer is 7.")
+    system = EconSystem(coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert [c["role"] for c in result.trace].count("strategy") == 2
+    assert result.strategy == "Add 3 and 4. The"
+
+
+def test_vote_ablation_skips_the_commitment_call(embedder):
+    coord = coordinator("9")
+    execs = [executor(0, "7"), executor(1, "7"), executor(2, "6")]
+    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, commit_by_vote=True)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "7" and result.usage["calls"] == 4
+
+
+def test_no_strategy_ablation(embedder):
+    coord = coordinator()
+    execs = [executor(i) for i in range(3)]
+    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, use_strategy=False)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.strategy == "" and result.usage["calls"] == 4
+    assert "strategy" not in execs[0].calls[0]["messages"][0]["content"]
+
+
+def test_mismatched_network_size_is_refused(embedder):
+    from econ.errors import UserError
+
+    with pytest.raises(UserError, match="belief networks are for 3 executors"):
+        EconSystem(coordinator(), [executor(0)], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
