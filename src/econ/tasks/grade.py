@@ -1,0 +1,175 @@
+"""Benchmarks and how their answers are compared (SPEC section 6).
+
+Numbers compare numerically with a relative tolerance, math500 answers symbolically with
+math-verify, yes/no answers by their normalized word. ``normalize`` gives the key that
+majority votes count, so it must map answers that grade equal onto the same string.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from math_verify import parse, verify
+
+from econ.errors import UserError
+from econ.tasks.extract import (
+    extract_math,
+    extract_mixed,
+    extract_numeric,
+    extract_yesno,
+    format_number,
+    parse_number,
+    plain_latex,
+    to_yesno,
+    unwrap_text,
+)
+
+# math-verify logs a warning whenever its timeouts are off (which they must be outside the
+# main thread) and on each timeout; both only mean "not equal" to us, so keep them off stderr.
+logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+_MATH_TIMEOUT_S = 5
+_MATH_NOISE = ("\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\ ", "$", "^\\circ",
+               "^{\\circ}", "\\%")
+_PLAIN_NUMBER_RE = re.compile(r"-?[\d,]*\.?\d+")
+
+_EXTRACTORS: dict[str, Callable[[str], str | None]] = {
+    "numeric": extract_numeric,
+    "math": extract_math,
+    "yesno": extract_yesno,
+    "mixed": extract_mixed,
+}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark's answer format: how to extract, compare and vote on answers.
+
+    ``kind`` is "numeric", "math", "yesno", or "mixed" (the demo set: yes/no where the gold
+    is yes/no, numeric otherwise).
+    """
+
+    name: str
+    kind: str
+    rel_tol: float = 1e-6
+
+    def extract(self, text: str) -> str | None:
+        """Final answer stated in a model response, None when there is none."""
+        return _EXTRACTORS[self.kind](text)
+
+    def grade(self, prediction: str | None, gold: str) -> bool:
+        """Whether the prediction is the gold answer; a missing prediction is wrong."""
+        if prediction is None:
+            return False
+        if self.kind == "math":
+            return _math_equal(gold, prediction)
+        if self.kind == "yesno" or (self.kind == "mixed" and _is_yesno(gold)):
+            return to_yesno(prediction) is not None and to_yesno(prediction) == to_yesno(gold)
+        return self._numbers_equal(prediction, gold)
+
+    def same_answer(self, a: str | None, b: str | None) -> bool:
+        """Whether two predictions give the same answer; None never equals anything."""
+        if a is None or b is None:
+            return False
+        if self.kind == "math":
+            return _math_equal(a, b)
+        if self.kind in ("numeric", "mixed") and self._numbers_equal(a, b):
+            return True
+        return self.normalize(a) == self.normalize(b)
+
+    def normalize(self, answer: str | None) -> str | None:
+        """Voting key: answers that are the same map to the same string."""
+        if answer is None:
+            return None
+        if self.kind == "math":
+            return _normalize_math(answer)
+        if self.kind in ("numeric", "mixed"):
+            value = parse_number(answer)
+            if value is not None:
+                return format_number(value)
+        if self.kind in ("yesno", "mixed"):
+            word = to_yesno(answer)
+            if word is not None:
+                return word
+        return " ".join(unwrap_text(answer).lower().split())
+
+    def _numbers_equal(self, a: str, b: str) -> bool:
+        x, y = parse_number(a), parse_number(b)
+        if x is None or y is None:
+            return False
+        return math.isclose(x, y, rel_tol=self.rel_tol, abs_tol=1e-9)
+
+
+_BENCHMARKS = {
+    b.name: b
+    for b in (
+        Benchmark("gsm8k", "numeric"),
+        Benchmark("gsm-hard", "numeric", rel_tol=1e-4),
+        Benchmark("svamp", "numeric"),
+        Benchmark("math500", "math"),
+        Benchmark("strategyqa", "yesno"),
+        Benchmark("demo", "mixed"),
+    )
+}
+BENCHMARKS: tuple[str, ...] = tuple(_BENCHMARKS)
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name``; a UserError naming the valid ones otherwise."""
+    try:
+        return _BENCHMARKS[name]
+    except KeyError:
+        raise UserError(
+            f"unknown benchmark {name!r}; valid benchmarks: {', '.join(BENCHMARKS)}"
+        ) from None
+
+
+def _is_yesno(gold: str) -> bool:
+    return gold.strip().lower() in ("yes", "no")
+
+
+def _normalize_math(answer: str) -> str:
+    """LaTeX with spacing, sizing, ``\\text`` wrappers and ``$`` removed; plain numbers
+    in canonical form ("1,000.0" -> "1000")."""
+    s = plain_latex(answer)
+    for token in _MATH_NOISE:
+        s = s.replace(token, "")
+    s = "".join(s.split()).rstrip(".")
+    if _PLAIN_NUMBER_RE.fullmatch(s):
+        value = parse_number(s)
+        if value is not None:
+            return format_number(value)
+    return s
+
+
+def _math_timeout() -> int | None:
+    """math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere
+    (graders run from worker threads too) they must be off, or every call would fail."""
+    return _MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+
+
+@lru_cache(maxsize=4096)
+def _parse_latex(answer: str) -> tuple:
+    try:
+        return tuple(parse("$" + answer + "$", parsing_timeout=_math_timeout()))
+    except Exception:  # math-verify raises assorted errors on odd LaTeX; treat as unparseable
+        return ()
+
+
+def _math_equal(gold: str, prediction: str) -> bool:
+    """Symbolic equality via math-verify, with normalized string equality as the fallback."""
+    if _normalize_math(gold) == _normalize_math(prediction):
+        return True
+    gold_parsed, pred_parsed = _parse_latex(gold), _parse_latex(prediction)
+    if not gold_parsed or not pred_parsed:
+        return False
+    try:
+        return verify(list(gold_parsed), list(pred_parsed), timeout_seconds=_math_timeout())
+    except Exception:  # a failed comparison means we cannot call them equal
+        return False
