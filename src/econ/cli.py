@@ -79,12 +79,22 @@ def _overrides(**flags: Any) -> dict[str, Any]:
     return {keys[k]: v for k, v in flags.items() if v not in (None, [])}
 
 
+def _check_inputs(cfg, split: str = "test") -> None:
+    """Fail on bad names or files before anything is written or any model is loaded."""
+    from econ.llm import make_llm
+    from econ.tasks import get_benchmark, load_questions
+
+    get_benchmark(cfg.run.benchmark)
+    load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit, split=split)
+    for spec in cfg.model_specs():
+        make_llm(spec, cfg.llm)
+
+
 def _run(methods: list[str] | None, config: Path | None, out: str | None, resume: Path | None, flags: dict) -> None:
     from econ.config import load_config
     from econ.evaluate import CONFIG, new_run_dir, run_methods
     from econ.methods.registry import method_names
     from econ.report import markdown_table
-    from econ.tasks import get_benchmark, load_questions
 
     if resume is not None:
         if not (resume / CONFIG).is_file():
@@ -100,8 +110,7 @@ def _run(methods: list[str] | None, config: Path | None, out: str | None, resume
         for name in cfg.run.methods:
             if name not in method_names():
                 raise UserError(f"unknown method {name!r}; choose from: {', '.join(method_names())}")
-        get_benchmark(cfg.run.benchmark)
-        load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit)
+        _check_inputs(cfg)
         run_dir = new_run_dir(out, cfg)
     summary = asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty()))
     console.print(markdown_table(summary), highlight=False)
@@ -191,6 +200,44 @@ def solve_cmd(
         f"tokens {u['prompt_tokens']} prompt + {u['completion_tokens']} completion in {u['calls']} calls   "
         f"{result.seconds:.1f} s"
     )
+
+
+@app.command("train")
+def train_cmd(
+    episodes: Annotated[Optional[int], typer.Option("--episodes", help="Training questions to play (one episode each).")] = None,
+    benchmark: BenchOpt = None, data: DataOpt = None, limit: LimitOpt = None, model: ModelOpt = None,
+    max_tokens: MaxTokOpt = None, seed: SeedOpt = None,
+    out: OutOpt = None, resume: ResumeOpt = None, config: ConfigOpt = None,
+    coordinator: CoordOpt = None, executor: ExecOpt = None, executors: NExecOpt = None,
+    group_size: GroupOpt = None, bne_rounds: BneOpt = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option("--checkpoint-every", help="Episodes between checkpoints.")] = None,
+    dynamic_alpha: Annotated[Optional[bool], typer.Option("--dynamic-alpha/--fixed-alpha", help="Let the reward weights adapt.")] = None,
+) -> None:
+    """Train the belief networks online; writes TensorBoard events and checkpoints."""
+    import json
+
+    from econ.config import load_config
+    from econ.evaluate import CONFIG, new_run_dir
+    from econ.train import CHECKPOINT, train
+
+    flags = {k: v for k, v in locals().items() if k not in ("episodes", "out", "resume", "config", "checkpoint_every", "dynamic_alpha")}
+    with user_errors():
+        if resume is not None:
+            if not (resume / CONFIG).is_file():
+                raise UserError(f"nothing to resume: {resume / CONFIG} does not exist")
+            cfg = load_config(resume / CONFIG)
+            run_dir = resume
+            console.print(f"resuming training in {run_dir}")
+        else:
+            overrides = _overrides(**flags)
+            overrides.update({"train.episodes": episodes, "train.checkpoint_every": checkpoint_every,
+                              "train.dynamic_alpha": dynamic_alpha, "run.methods": ["econ"]})
+            cfg = load_config(config, overrides)
+            _check_inputs(cfg, split="train")
+            run_dir = new_run_dir(out, cfg)
+        report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty()))
+    console.print_json(json.dumps(report))
+    console.print(f"checkpoint: {run_dir / CHECKPOINT}   use it with --checkpoint {run_dir / CHECKPOINT}")
 
 
 @models_app.command("list")

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from econ.belief.learner import LearnerConfig
 from econ.errors import UserError
 from econ.llm import LLMSettings
 from econ.llm.registry import DEFAULT_MODEL
@@ -52,6 +53,30 @@ class EconConfig(Strict):
         return self
 
 
+class TrainConfig(Strict):
+    """Online training (SPEC 4.4-4.6). `learner` holds the optimisation settings."""
+
+    episodes: int = Field(100, ge=1)
+    checkpoint_every: int = Field(5, ge=1)
+    gap_every: int = Field(5, ge=1)
+    gap_questions: int = Field(8, ge=1)
+    alpha: tuple[float, float, float] = (0.4, 0.4, 0.2)
+    dynamic_alpha: bool = False
+    alpha_eta: float = Field(1e-3, gt=0)
+    early_stop: bool = True
+    early_stop_gap: float = Field(0.05, ge=0)
+    early_stop_checks: int = Field(3, ge=1)
+    plateau_window: int = Field(20, ge=2)
+    plateau_delta: float = Field(0.01, ge=0)
+    learner: LearnerConfig = LearnerConfig()
+
+    @model_validator(mode="after")
+    def _alpha_on_simplex(self) -> TrainConfig:
+        if min(self.alpha) < 0 or abs(sum(self.alpha) - 1.0) > 1e-6:
+            raise ValueError("train.alpha must be non-negative and sum to 1")
+        return self
+
+
 class RunSpec(Strict):
     """What to run: saved with the run so `--resume` continues the same work."""
 
@@ -70,6 +95,7 @@ class RunConfig(Strict):
     self_consistency: SelfConsistencyConfig = SelfConsistencyConfig()
     debate: DebateConfig = DebateConfig()
     econ: EconConfig = EconConfig()
+    train: TrainConfig = TrainConfig()
     run: RunSpec = RunSpec()
 
     def executor_models(self) -> list[str]:
@@ -77,6 +103,10 @@ class RunConfig(Strict):
 
     def coordinator_model(self) -> str:
         return self.econ.coordinator or self.model
+
+    def model_specs(self) -> list[str]:
+        """Every model spec this config can use, for checking them before a run starts."""
+        return list(dict.fromkeys([self.model, self.coordinator_model(), *self.executor_models()]))
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -118,14 +119,16 @@ class EconSystem:
 
     @classmethod
     def from_config(cls, cfg: RunConfig, **kwargs) -> EconSystem:
-        specs = cfg.executor_models()
-        agents, history = None, None
-        if cfg.econ.checkpoint:
+        """Models from the config; belief networks from `econ.checkpoint` unless `agents` is given."""
+        if "agents" not in kwargs and cfg.econ.checkpoint:
             from econ.belief.checkpoint import load_checkpoint
 
-            agents, _, state = load_checkpoint(cfg.econ.checkpoint)
+            path = Path(cfg.econ.checkpoint)
+            if (path / "checkpoint").is_dir():  # a training run directory names its checkpoint
+                path = path / "checkpoint"
+            kwargs["agents"], _, state = load_checkpoint(path)
             if "history" in state:
-                history = AgentHistory.from_state(state["history"])
+                kwargs.setdefault("history", AgentHistory.from_state(state["history"]))
         options = dict(
             group_size=cfg.econ.group_size,
             bne_rounds=cfg.econ.bne_rounds,
@@ -136,9 +139,7 @@ class EconSystem:
         options.update(kwargs)
         return cls(
             make_llm(cfg.coordinator_model(), cfg.llm),
-            [make_llm(s, cfg.llm) for s in specs],
-            agents,
-            history=history,
+            [make_llm(s, cfg.llm) for s in cfg.executor_models()],
             **options,
         )
 

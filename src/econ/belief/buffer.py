@@ -1,0 +1,109 @@
+"""Replay buffer of answered questions for off-policy updates (SPEC 4.5).
+
+Storage is a set of preallocated ring tensors (allocated at the first `add`, when shapes are
+known), so sampling a minibatch is a single index per field and the whole buffer, with its
+sampling RNG, saves as plain tensors for a safetensors checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+FIELDS = ("obs", "actions", "rewards", "reward_tot", "commit_emb", "commit_correct")
+
+
+@dataclass
+class Transition:
+    """One question's outcome: observations, the actions taken, rewards and the commitment."""
+
+    obs: Tensor  # [N, obs_dim]
+    actions: Tensor  # [N, 2] as (temperature, top_p)
+    rewards: Tensor  # [N]
+    reward_tot: float
+    commit_emb: Tensor  # [embed_dim], phi(C), target of L_SD
+    commit_correct: float  # target of the belief head's BCE
+
+
+@dataclass
+class Batch:
+    """A minibatch: each Transition field stacked along a leading batch dimension."""
+
+    obs: Tensor  # [B, N, obs_dim]
+    actions: Tensor  # [B, N, 2]
+    rewards: Tensor  # [B, N]
+    reward_tot: Tensor  # [B]
+    commit_emb: Tensor  # [B, embed_dim]
+    commit_correct: Tensor  # [B]
+
+
+class ReplayBuffer:
+    """Fixed-capacity FIFO ring; uniform sampling without replacement from a seeded generator."""
+
+    def __init__(self, capacity: int = 256, seed: int = 0) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.generator = torch.Generator().manual_seed(seed)
+        self._data: dict[str, Tensor] = {}
+        self._size = 0
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, t: Transition) -> None:
+        row = {
+            "obs": t.obs,
+            "actions": t.actions,
+            "rewards": t.rewards,
+            "reward_tot": torch.tensor(float(t.reward_tot)),
+            "commit_emb": t.commit_emb,
+            "commit_correct": torch.tensor(float(t.commit_correct)),
+        }
+        if not self._data:
+            self._data = {
+                k: torch.zeros((self.capacity, *v.shape), dtype=torch.float32)
+                for k, v in row.items()
+            }
+        for k, v in row.items():
+            if tuple(v.shape) != tuple(self._data[k].shape[1:]):
+                raise ValueError(
+                    f"transition field {k} has shape {tuple(v.shape)}, "
+                    f"buffer holds {tuple(self._data[k].shape[1:])}"
+                )
+            self._data[k][self._pos] = v.detach().to("cpu", torch.float32)
+        self._pos = (self._pos + 1) % self.capacity
+        self._size = min(self._size + 1, self.capacity)
+
+    def sample(self, batch_size: int, device: torch.device | str = "cpu") -> Batch:
+        if batch_size > self._size:
+            raise ValueError(f"cannot sample {batch_size} from a buffer of {self._size}")
+        idx = torch.randperm(self._size, generator=self.generator)[:batch_size]
+        return Batch(**{k: self._data[k][idx].to(device) for k in FIELDS})
+
+    def state_dict(self) -> tuple[dict[str, Tensor], dict[str, int]]:
+        """(tensors, metadata): the filled rows, the sampling RNG state, capacity and position."""
+        tensors = {k: v[: self._size].clone() for k, v in self._data.items()}
+        tensors["rng"] = self.generator.get_state()
+        meta = {"capacity": self.capacity, "size": self._size, "pos": self._pos}
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict[str, Tensor], meta: dict[str, int]) -> None:
+        if meta["capacity"] != self.capacity:
+            raise ValueError(
+                f"buffer capacity {meta['capacity']} in the saved state, {self.capacity} here"
+            )
+        size = meta["size"]
+        self._data = {}
+        if size:
+            self._data = {
+                k: torch.zeros((self.capacity, *tensors[k].shape[1:]), dtype=torch.float32)
+                for k in FIELDS
+            }
+            for k in FIELDS:
+                self._data[k][:size] = tensors[k]
+        self.generator.set_state(tensors["rng"])
+        self._size, self._pos = size, meta["pos"]

@@ -1,0 +1,271 @@
+"""Checkpoints as a directory of safetensors + JSON, written atomically, verified on load.
+
+Layout:
+    weights.safetensors    network weights
+    optimizer.safetensors  Adam state tensors ("<param index>.<name>")
+    optimizer.json         Adam param groups (plain numbers)
+    buffer.safetensors     replay buffer rows and the sampling/exploration RNG states
+    state.json             configs, counters, alpha, the caller's state and a sha256 per file
+
+Nothing is ever unpickled, so a checkpoint from an untrusted source cannot run code. The
+directory is built beside its destination and swapped in by rename, so a crash leaves either
+the old checkpoint or the new one, never a half-written mix; the sha256s catch later damage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from pydantic import ValidationError
+
+from econ.belief.learner import Learner, LearnerConfig
+from econ.belief.networks import BeliefConfig, EconAgents
+from econ.belief.rewards import RewardWeights
+from econ.errors import UserError
+
+FORMAT_VERSION = 1
+WEIGHTS, OPTIM, OPTIM_JSON, BUFFER, STATE = (
+    "weights.safetensors",
+    "optimizer.safetensors",
+    "optimizer.json",
+    "buffer.safetensors",
+    "state.json",
+)
+
+
+class CheckpointError(UserError):
+    """A checkpoint that is missing, damaged or does not fit the requested configuration."""
+
+
+def save_checkpoint(
+    path: Path, agents: EconAgents, learner: Learner | None, state: dict[str, Any]
+) -> None:
+    """Write agents (and, if given, the learner's full training state) to directory `path`.
+
+    `state` is the caller's own JSON-serialisable state (e.g. position in the training data).
+    """
+    path = Path(path)
+    blobs = {WEIGHTS: _tensors_bytes(agents.state_dict())}
+    meta: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "belief_config": agents.cfg.model_dump(mode="json"),
+        "learner_config": None,
+        "user": state,
+    }
+    if learner is not None:
+        ls = learner.state_dict()
+        opt_tensors, opt_json = _split_optimizer(ls["optimizer"])
+        blobs[OPTIM] = _tensors_bytes(opt_tensors)
+        blobs[OPTIM_JSON] = json.dumps(opt_json, indent=1).encode()
+        buffer = {f"buffer.{k}": v for k, v in ls["buffer_tensors"].items()}
+        buffer["noise_rng"] = ls["noise_rng"]
+        blobs[BUFFER] = _tensors_bytes(buffer)
+        meta["learner_config"] = learner.cfg.model_dump(mode="json")
+        meta["reward_weights"] = asdict(learner.reward_weights)
+        meta["learner"] = {
+            "updates": ls["updates"],
+            "added": ls["added"],
+            "alpha": ls["alpha"],
+            "buffer": ls["buffer_meta"],
+        }
+    meta["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
+    blobs[STATE] = json.dumps(meta, indent=1).encode()
+    _write_dir_atomically(path, blobs)
+
+
+def load_checkpoint(
+    path: Path,
+    learner_cfg: LearnerConfig | None = None,
+    device: str = "cpu",
+    belief_cfg: BeliefConfig | None = None,
+) -> tuple[EconAgents, Learner | None, dict[str, Any]]:
+    """Load agents, the learner (None if none was saved) and the caller's state.
+
+    `learner_cfg` replaces the saved learner config (its lr applies; the buffer size must
+    match); `device` places the networks; `belief_cfg`, if given, must equal the saved one.
+    Every refusal is a CheckpointError with one line naming the problem.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    meta = _read_state(path)
+    try:
+        cfg = BeliefConfig(**meta["belief_config"])
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise CheckpointError(f"checkpoint {path}: invalid belief config in {STATE}") from exc
+    if belief_cfg is not None and belief_cfg != cfg:
+        diff = [k for k, v in belief_cfg.model_dump().items() if getattr(cfg, k) != v]
+        detail = ", ".join(f"{k}={getattr(cfg, k)} (expected {getattr(belief_cfg, k)})"
+                           for k in diff)
+        raise CheckpointError(f"checkpoint {path} has a different belief config: {detail}")
+
+    agents = EconAgents(cfg)
+    _load_weights(path, agents, _read_tensors(path, meta, WEIGHTS))
+    agents.to(torch.device(device))
+    if meta.get("learner_config") is None:
+        if learner_cfg is not None:
+            raise CheckpointError(f"checkpoint {path} holds no learner state to continue from")
+        return agents, None, meta["user"]
+
+    try:
+        saved_cfg = LearnerConfig(**meta["learner_config"])
+        rewards = RewardWeights(**meta["reward_weights"])
+        rewards.alpha = tuple(rewards.alpha)
+        counters = meta["learner"]
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise CheckpointError(f"checkpoint {path}: invalid learner state in {STATE}") from exc
+    cfg_l = (learner_cfg or saved_cfg).model_copy(update={"device": device})
+    if cfg_l.buffer_size != saved_cfg.buffer_size:
+        raise CheckpointError(
+            f"checkpoint {path} has buffer_size {saved_cfg.buffer_size}, "
+            f"the learner config asks for {cfg_l.buffer_size}"
+        )
+    learner = Learner(agents, cfg_l, rewards)
+    buffer = _read_tensors(path, meta, BUFFER)
+    optimizer = _join_optimizer(
+        _read_tensors(path, meta, OPTIM), json.loads(_read_verified(path, meta, OPTIM_JSON))
+    )
+    try:
+        learner.load_state_dict(
+            {
+                "optimizer": optimizer,
+                "buffer_tensors": {
+                    k.removeprefix("buffer."): v for k, v in buffer.items() if k != "noise_rng"
+                },
+                "buffer_meta": counters["buffer"],
+                "noise_rng": buffer["noise_rng"],
+                "updates": counters["updates"],
+                "added": counters["added"],
+                "alpha": counters["alpha"],
+            }
+        )
+    except (KeyError, ValueError, RuntimeError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {path}: learner state does not fit: {first_line}"
+        ) from exc
+    return agents, learner, meta["user"]
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    return safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+
+
+def _split_optimizer(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """torch optimizer state_dict -> (tensors, JSON): tensors keyed "<param index>.<name>"."""
+    tensors, scalars = {}, {}
+    for pid, entries in opt_state["state"].items():
+        for name, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{pid}.{name}"] = value
+            else:
+                scalars[f"{pid}.{name}"] = value
+    return tensors, {"param_groups": opt_state["param_groups"], "scalars": scalars}
+
+
+def _write_dir_atomically(path: Path, blobs: dict[str, bytes]) -> None:
+    parent = path.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
+    try:
+        for name, data in blobs.items():
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        if path.exists():
+            old = parent / f".{path.name}.old-{uuid.uuid4().hex}"
+            os.rename(path, old)
+            os.rename(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, path)
+        _fsync_dir(parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    file = path / STATE
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint {path} is missing {STATE}")
+    try:
+        meta = json.loads(file.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {path}: {STATE} is not valid JSON") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path}: unknown format in {STATE}")
+    if not isinstance(meta.get("sha256"), dict) or "user" not in meta:
+        raise CheckpointError(f"checkpoint {path}: {STATE} lacks file hashes or user state")
+    return meta
+
+
+def _read_verified(path: Path, meta: dict[str, Any], name: str) -> bytes:
+    file = path / name
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint {path} is missing {name}")
+    data = file.read_bytes()
+    if hashlib.sha256(data).hexdigest() != meta["sha256"].get(name):
+        raise CheckpointError(f"checkpoint {path}: {name} is corrupt (sha256 mismatch)")
+    return data
+
+
+def _read_tensors(path: Path, meta: dict[str, Any], name: str) -> dict[str, torch.Tensor]:
+    data = _read_verified(path, meta, name)
+    try:
+        return safetensors.torch.load(data)
+    except Exception as exc:  # safetensors raises its own error types for malformed files
+        raise CheckpointError(
+            f"checkpoint {path}: {name} is not a valid safetensors file"
+        ) from exc
+
+
+def _load_weights(path: Path, agents: EconAgents, tensors: dict[str, torch.Tensor]) -> None:
+    expected = agents.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        what = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
+        raise CheckpointError(f"checkpoint {path}: weights do not match the config ({what})")
+    for name, value in expected.items():
+        if tensors[name].shape != value.shape:
+            raise CheckpointError(
+                f"checkpoint {path}: weight {name} has shape {tuple(tensors[name].shape)}, "
+                f"the config needs {tuple(value.shape)}"
+            )
+    agents.load_state_dict(tensors)
+
+
+def _join_optimizer(tensors: dict[str, torch.Tensor], saved: dict) -> dict:
+    """Inverse of _split_optimizer."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in [*tensors.items(), *saved["scalars"].items()]:
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = value
+    return {"state": state, "param_groups": saved["param_groups"]}

@@ -1,0 +1,148 @@
+"""Checkpoints: exact round trip, atomic overwrite, and clear refusals of bad checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from econ.belief import (
+    BeliefConfig,
+    CheckpointError,
+    EconAgents,
+    Learner,
+    LearnerConfig,
+    RewardWeights,
+    Transition,
+    load_checkpoint,
+    save_checkpoint,
+)
+from econ.errors import UserError
+
+SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and OpenMP threads crawl on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _trained(updates: int = 3) -> Learner:
+    cfg = SMALL
+    learner = Learner(
+        EconAgents(cfg, seed=5),
+        LearnerConfig(batch_size=4, buffer_size=16, update_every=1),
+        RewardWeights(dynamic=True),
+    )
+    g = torch.Generator().manual_seed(0)
+    while learner.updates < updates:
+        obs = torch.randn(1, 3, cfg.obs_dim, generator=g)
+        learner.add(
+            Transition(
+                obs=obs[0],
+                actions=learner.explore(obs)[0],
+                rewards=torch.rand(3, generator=g),
+                reward_tot=0.4,
+                commit_emb=torch.randn(cfg.embed_dim, generator=g),
+                commit_correct=1.0,
+            )
+        )
+    learner.alpha = (0.5, 0.3, 0.2)
+    return learner
+
+
+def test_round_trip_gives_identical_actions_and_identical_next_updates(tmp_path):
+    learner = _trained()
+    path = tmp_path / "ckpt"
+    save_checkpoint(path, learner.agents, learner, {"question_index": 7})
+    agents2, learner2, state = load_checkpoint(path)
+    assert state == {"question_index": 7}
+    assert learner2 is not None
+    assert (learner2.updates, learner2.added, learner2.alpha) == (
+        learner.updates, learner.added, learner.alpha
+    )
+    assert learner2.reward_weights == learner.reward_weights
+    obs = torch.randn(4, 3, SMALL.obs_dim, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(agents2.act(obs), learner.agents.act(obs))
+    assert torch.equal(learner2.explore(obs), learner.explore(obs))  # exploration RNG restored
+    for _ in range(3):
+        assert learner2.update() == learner.update()
+    for k, v in learner.agents.state_dict().items():
+        assert torch.equal(agents2.state_dict()[k], v), k
+
+
+def test_agents_only_checkpoint(tmp_path):
+    agents = EconAgents(SMALL, seed=2)
+    save_checkpoint(tmp_path / "c", agents, None, {})
+    loaded, learner, state = load_checkpoint(tmp_path / "c")
+    assert learner is None and state == {}
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+        "state.json",
+        "weights.safetensors",
+    ]
+    with pytest.raises(CheckpointError, match="no learner state"):
+        load_checkpoint(tmp_path / "c", learner_cfg=LearnerConfig())
+
+
+def test_overwrite_replaces_the_old_checkpoint_and_leaves_no_temp_dirs(tmp_path):
+    path = tmp_path / "ckpt"
+    save_checkpoint(path, EconAgents(SMALL, seed=1), None, {"v": 1})
+    learner = _trained()
+    save_checkpoint(path, learner.agents, learner, {"v": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+    agents, loaded, state = load_checkpoint(path)
+    assert state == {"v": 2} and loaded is not None
+    assert torch.equal(agents.obs_in.weight, learner.agents.obs_in.weight)
+
+
+def test_flipped_byte_in_weights_is_refused(tmp_path):
+    path = tmp_path / "ckpt"
+    learner = _trained()
+    save_checkpoint(path, learner.agents, learner, {})
+    weights = path / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="weights.safetensors is corrupt") as exc:
+        load_checkpoint(path)
+    assert isinstance(exc.value, UserError) and "\n" not in str(exc.value)
+
+
+def test_missing_directory_and_missing_file_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nowhere")
+    learner = _trained()
+    save_checkpoint(tmp_path / "c", learner.agents, learner, {})
+    (tmp_path / "c" / "optimizer.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="missing optimizer.safetensors"):
+        load_checkpoint(tmp_path / "c")
+
+
+def test_mismatched_agent_count_is_refused(tmp_path):
+    path = tmp_path / "ckpt"
+    learner = _trained()
+    save_checkpoint(path, learner.agents, learner, {})
+    with pytest.raises(CheckpointError, match="n_agents=3 \\(expected 4\\)"):
+        load_checkpoint(path, belief_cfg=SMALL.model_copy(update={"n_agents": 4}))
+    # a state.json edited to claim 4 agents no longer fits the (intact) weights
+    meta = json.loads((path / "state.json").read_text())
+    meta["belief_config"]["n_agents"] = 4
+    (path / "state.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="weight agent_id has shape \\(3, 64\\)"):
+        load_checkpoint(path)
+
+
+def test_learner_config_override_applies_lr_and_checks_buffer_size(tmp_path):
+    path = tmp_path / "ckpt"
+    learner = _trained()
+    save_checkpoint(path, learner.agents, learner, {})
+    new_cfg = LearnerConfig(batch_size=4, buffer_size=16, lr=5e-4, actor_lr=5e-5)
+    _, loaded, _ = load_checkpoint(path, learner_cfg=new_cfg)
+    assert [g["lr"] for g in loaded.optimizer.param_groups] == [5e-4, 5e-5]
+    with pytest.raises(CheckpointError, match="buffer_size 16"):
+        load_checkpoint(path, learner_cfg=LearnerConfig(batch_size=4, buffer_size=32))
