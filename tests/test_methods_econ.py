@@ -150,3 +150,11 @@ def test_mismatched_network_size_is_refused(embedder):
 
     with pytest.raises(UserError, match="belief networks are for 3 executors"):
         EconSystem(coordinator(), [executor(0)], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+
+
+def test_embedder_cache_is_bounded_and_order_independent():
+    small = Embedder(cache_size=3)
+    a = small.encode(["one", "two"])
+    b = small.encode(["two", "three", "one"])  # overflows the cache: cleared, then refilled
+    assert len(small._cache) <= 3
+    assert torch.equal(a[0], b[2]) and torch.equal(a[1], b[0])

@@ -162,6 +162,7 @@ def solve_cmd(
     group_size: GroupOpt = None, bne_rounds: BneOpt = None, checkpoint: CkptOpt = None,
 ) -> None:
     """Answer one question with ECON and show the whole exchange."""
+    flags = {k: v for k, v in locals().items() if k not in ("question", "as_json", "config", "benchmark")}
     import json
 
     from econ.config import load_config
@@ -169,7 +170,6 @@ def solve_cmd(
     from econ.methods.econ import EconSystem
     from econ.tasks import get_benchmark
 
-    flags = {k: v for k, v in locals().items() if k not in ("question", "as_json", "config", "benchmark")}
     with user_errors():
         if not question.strip():
             raise UserError("the question is empty")
@@ -214,13 +214,13 @@ def train_cmd(
     dynamic_alpha: Annotated[Optional[bool], typer.Option("--dynamic-alpha/--fixed-alpha", help="Let the reward weights adapt.")] = None,
 ) -> None:
     """Train the belief networks online; writes TensorBoard events and checkpoints."""
+    flags = {k: v for k, v in locals().items() if k not in ("episodes", "out", "resume", "config", "checkpoint_every", "dynamic_alpha")}
     import json
 
     from econ.config import load_config
     from econ.evaluate import CONFIG, new_run_dir
     from econ.train import CHECKPOINT, train
 
-    flags = {k: v for k, v in locals().items() if k not in ("episodes", "out", "resume", "config", "checkpoint_every", "dynamic_alpha")}
     with user_errors():
         if resume is not None:
             if not (resume / CONFIG).is_file():

@@ -36,15 +36,16 @@ class Embedder:
     def encode(self, texts: list[str]) -> torch.Tensor:
         """Unit-norm embeddings [len(texts), 384]; thread-safe, cached per exact text."""
         with self._lock:
+            if len(self._cache) + len(texts) > self.cache_size:
+                self._cache.clear()
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-            if missing:
-                vecs = self._load().encode(
-                    missing, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
-                )
-                if len(self._cache) + len(missing) > self.cache_size:
-                    self._cache.clear()
-                for text, vec in zip(missing, vecs):
-                    self._cache[text] = vec.detach().to(self.device)
+            for text in missing:
+                # One text per call: padding inside a batch shifts the floats slightly, and a
+                # text's embedding must not depend on what else was encoded with it (exact resume).
+                vec = self._load().encode(
+                    [text], convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
+                )[0]
+                self._cache[text] = vec.detach().to(self.device)
             return torch.stack([self._cache[t] for t in texts])
 
     def cosine(self, a: str, b: str) -> float:

@@ -1,0 +1,244 @@
+"""The OpenAI-compatible client against a real local HTTP server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from econ.errors import UserError
+from econ.llm import LLMError, LLMSettings, OpenAICompatLLM, aclose_all, make_llm
+
+OK_BODY = {
+    "choices": [{"message": {"role": "assistant", "content": "42"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+}
+MESSAGES = [{"role": "user", "content": "What is 6*7?"}]
+
+# A behaviour gets (hit number starting at 1, request headers) and returns (status, body).
+Behaviour = Callable[[int, dict], tuple[int, object]]
+
+
+class FakeServer:
+    """Threaded HTTP server that records every request and answers with a behaviour."""
+
+    def __init__(self, behaviour: Behaviour):
+        self.behaviour = behaviour
+        self.requests: list[tuple[dict, dict]] = []  # (headers, json body)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer._lock:
+                    outer.requests.append((dict(self.headers), body))
+                    hit = len(outer.requests)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    status, payload = outer.behaviour(hit, dict(self.headers))
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def hits(self) -> int:
+        return len(self.requests)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Behaviour], FakeServer]]:
+    servers: list[FakeServer] = []
+
+    def start(behaviour: Behaviour) -> FakeServer:
+        servers.append(FakeServer(behaviour))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def client(url: str, **settings) -> OpenAICompatLLM:
+    s = LLMSettings(**{"max_retries": 2, "api_key_env": "ECON_TEST_NO_KEY", **settings})
+    return OpenAICompatLLM.from_env("test-model", url, s, backoff_s=0.01)
+
+
+def chat(llm, **kwargs):
+    async def go():
+        try:
+            return await llm.chat(MESSAGES, **kwargs)
+        finally:
+            await aclose_all()
+
+    return asyncio.run(go())
+
+
+def test_success_after_two_500s_and_exact_sampling_fields(serve):
+    server = serve(lambda hit, _: (500, {"error": "boom"}) if hit <= 2 else (200, OK_BODY))
+    out = chat(client(server.url), temperature=0.7, top_p=0.85, max_tokens=64, seed=3)
+    assert server.hits == 3
+    assert (out.text, out.prompt_tokens, out.completion_tokens) == ("42", 7, 3)
+    assert out.finish_reason == "stop" and out.latency_s > 0
+    assert (out.temperature, out.top_p, out.max_tokens) == (0.7, 0.85, 64)
+    body = server.requests[-1][1]
+    assert body == {
+        "model": "test-model",
+        "messages": MESSAGES,
+        "temperature": 0.7,
+        "top_p": 0.85,
+        "max_tokens": 64,
+        "seed": 3,
+    }
+    assert "authorization" not in {k.lower() for k in server.requests[-1][0]}
+
+
+def test_seed_omitted_and_missing_usage_counts_zero(serve):
+    body = {"choices": [{"message": {"content": "hi"}, "finish_reason": "length"}]}
+    server = serve(lambda hit, _: (200, body))
+    out = chat(client(server.url))
+    assert "seed" not in server.requests[0][1]
+    assert (out.text, out.prompt_tokens, out.completion_tokens) == ("hi", 0, 0)
+    assert out.finish_reason == "length"
+
+
+def test_400_is_not_retried(serve):
+    server = serve(lambda hit, _: (400, {"error": "bad request"}))
+    with pytest.raises(LLMError, match="HTTP 400"):
+        chat(client(server.url))
+    assert server.hits == 1
+
+
+def test_429_is_retried_until_the_limit(serve):
+    server = serve(lambda hit, _: (429, {"error": "slow down"}))
+    with pytest.raises(LLMError, match="HTTP 429 after 3 attempts"):
+        chat(client(server.url))
+    assert server.hits == 3
+
+
+def test_refused_connection_gives_llm_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(LLMError, match="ConnectError after 3 attempts"):
+        chat(client(f"http://127.0.0.1:{port}/v1"))
+
+
+def test_timeout_is_retried_then_fails(serve):
+    def slow(hit, _):
+        time.sleep(1.0)
+        return 200, OK_BODY
+
+    server = serve(slow)
+    start = time.perf_counter()
+    with pytest.raises(LLMError, match="Timeout after 2 attempts"):
+        chat(client(server.url, timeout_s=0.2, max_retries=1))
+    assert server.hits == 2
+    assert time.perf_counter() - start < 1.5
+
+
+@pytest.mark.parametrize(
+    "payload", [{"choices": []}, b"{not json", {"choices": ["oops"]}], ids=["empty", "bad", "odd"]
+)
+def test_empty_or_malformed_answers_are_retried(serve, payload):
+    server = serve(lambda hit, _: (200, payload) if hit == 1 else (200, OK_BODY))
+    assert chat(client(server.url)).text == "42"
+    assert server.hits == 2
+
+
+def test_api_key_is_sent_but_never_in_errors_or_logs(serve, monkeypatch, caplog):
+    secret = "sk-test-SECRET-0123456789"
+    monkeypatch.setenv("ECON_TEST_KEY", secret)
+    caplog.set_level(logging.DEBUG)
+    # The server echoes the Authorization header in its error body, as some do.
+    echo = serve(lambda hit, h: (401, {"error": f"bad key {h.get('Authorization')}"}))
+    with pytest.raises(LLMError) as info:
+        chat(client(echo.url, api_key_env="ECON_TEST_KEY"))
+    assert echo.requests[0][0]["Authorization"] == f"Bearer {secret}"
+    assert "HTTP 401" in str(info.value)
+    failing = serve(lambda hit, h: (503, {"error": f"down {h.get('Authorization')}"}))
+    with pytest.raises(LLMError) as info5xx:
+        chat(client(failing.url, api_key_env="ECON_TEST_KEY"))
+    llm = client(failing.url, api_key_env="ECON_TEST_KEY")
+    for text in (str(info.value), str(info5xx.value), caplog.text, repr(llm), llm.name):
+        assert secret not in text
+
+
+def test_concurrency_is_limited_per_endpoint(serve):
+    def slowish(hit, _):
+        time.sleep(0.15)
+        return 200, OK_BODY
+
+    server = serve(slowish)
+    llm = client(server.url, concurrency=2)
+
+    async def go():
+        try:
+            return await asyncio.gather(*(llm.chat(MESSAGES) for _ in range(6)))
+        finally:
+            await aclose_all()
+
+    outs = asyncio.run(go())
+    assert len(outs) == 6 and server.hits == 6
+    assert server.max_in_flight == 2
+
+
+def test_cached_instance_works_across_event_loops(serve):
+    server = serve(lambda hit, _: (200, OK_BODY))
+    spec = f"openai:m@{server.url}"
+    llm = make_llm(spec, LLMSettings(api_key_env="ECON_TEST_NO_KEY"))
+    assert llm is make_llm(spec, LLMSettings(api_key_env="ECON_TEST_NO_KEY"))
+    assert llm is not make_llm(spec, LLMSettings(api_key_env="ECON_TEST_NO_KEY", concurrency=1))
+    assert llm.name == spec
+    assert asyncio.run(llm.chat(MESSAGES)).model == spec
+    assert asyncio.run(llm.chat(MESSAGES)).text == "42"  # a second loop, same instance
+    assert server.requests[0][1]["model"] == "m"
+
+
+@pytest.mark.parametrize(
+    "spec", ["gpt-4o", "openai:gpt-4o", "openai:@http://x/v1", "openai:m@ftp://x", "vllm:m@x"]
+)
+def test_bad_specs_are_user_errors_listing_forms(spec):
+    with pytest.raises(UserError, match="local:NAME, local:/path/model.gguf, openai:MODEL@"):
+        make_llm(spec)
+
+
+def test_unknown_local_name_lists_packaged_models(tmp_path):
+    with pytest.raises(UserError, match="smollm2-135m"):
+        make_llm("local:no-such-model")
+    with pytest.raises(UserError, match="not found"):
+        make_llm(f"local:{tmp_path / 'missing.gguf'}")
