@@ -35,10 +35,17 @@ def main() -> None:
         cfg = load_config(out / CONFIG)
         print(f"resuming {out}")
     else:
-        cfg = load_config(None, {
-            "model": args.model, "max_tokens": args.max_tokens, "run.benchmark": "gsm8k",
-            "run.data": args.data, "run.limit": args.limit, "run.methods": args.methods.split(","),
-        })
+        cfg = load_config(
+            None,
+            {
+                "model": args.model,
+                "max_tokens": args.max_tokens,
+                "run.benchmark": "gsm8k",
+                "run.data": args.data,
+                "run.limit": args.limit,
+                "run.methods": args.methods.split(","),
+            },
+        )
         out = new_run_dir(str(out), cfg)
     summary = asyncio.run(run_methods(cfg, out, show_progress=True))
     print(f"\n{cfg.run.limit} GSM8K questions, model {cfg.model}, max_tokens {cfg.max_tokens}\n")

@@ -84,10 +84,16 @@ async def main() -> None:
     llm = sum(r[1] for r in rows)
     ex_sum = sum(r[2] for r in rows)
     phase = sum(r[3] for r in rows)
-    print(f"model {args.model}, {len(rows)} questions, {args.executors} executors, max_tokens {args.max_tokens}")
+    print(
+        f"model {args.model}, {len(rows)} questions, {args.executors} executors, "
+        f"max_tokens {args.max_tokens}"
+    )
     print(f"wall time            {wall:8.2f} s")
     print(f"LLM time (union)     {llm:8.2f} s")
-    print(f"non-LLM overhead     {wall - llm:8.3f} s = {100 * (wall - llm) / wall:.2f}% of wall (target <= 3%)")
+    print(
+        f"non-LLM overhead     {wall - llm:8.3f} s = {100 * (wall - llm) / wall:.2f}% "
+        "of wall (target <= 3%)"
+    )
     print(f"executor phase       {phase:8.2f} s; sum of executor latencies {ex_sum:.2f} s")
     print(f"concurrency factor   {ex_sum / phase:8.2f} (of {args.executors} possible)")
 

@@ -42,19 +42,31 @@ async def main() -> None:
     out = Path(args.out)
     common = {"model": args.model, "max_tokens": args.max_tokens, "run.benchmark": "gsm8k"}
 
-    cfg, train_dir = stage_config(out / "train", {
-        **common, "run.data": str(DATA / "train.jsonl"), "run.limit": args.episodes + 8,
-        "run.methods": ["econ"], "train.episodes": args.episodes,
-    })
+    cfg, train_dir = stage_config(
+        out / "train",
+        {
+            **common,
+            "run.data": str(DATA / "train.jsonl"),
+            "run.limit": args.episodes + 8,
+            "run.methods": ["econ"],
+            "train.episodes": args.episodes,
+        },
+    )
     report = await train(cfg, train_dir, show_progress=True)
     print(json.dumps(report, indent=1))
 
     evals = {}
     for name, ckpt in (("untrained", None), ("trained", str(train_dir / "checkpoint"))):
-        cfg, eval_dir = stage_config(out / f"eval-{name}", {
-            **common, "run.data": str(DATA / "test-first300.jsonl"), "run.limit": args.test,
-            "run.methods": ["econ"], "econ.checkpoint": ckpt,
-        })
+        cfg, eval_dir = stage_config(
+            out / f"eval-{name}",
+            {
+                **common,
+                "run.data": str(DATA / "test-first300.jsonl"),
+                "run.limit": args.test,
+                "run.methods": ["econ"],
+                "econ.checkpoint": ckpt,
+            },
+        )
         evals[name] = (await run_methods(cfg, eval_dir, show_progress=True))["econ"]
     print(f"\nECON on the first {args.test} GSM8K test questions, model {args.model}:\n")
     print(markdown_table(evals))

@@ -13,14 +13,21 @@ from econ.llm.base import Completion, LLMError
 
 
 class ScriptedLLM:
-    def __init__(self, reply: Callable[[list[dict], dict], str], name: str = "scripted", delay: float = 0.0):
+    def __init__(
+        self, reply: Callable[[list[dict], dict], str], name: str = "scripted", delay: float = 0.0
+    ):
         self.reply = reply
         self.name = name
         self.delay = delay
         self.calls: list[dict] = []
 
     async def chat(self, messages, *, temperature=0.0, top_p=1.0, max_tokens=512, seed=None):
-        params = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed}
+        params = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_tokens,
+            "seed": seed,
+        }
         self.calls.append({"messages": messages, **params})
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -23,15 +23,6 @@ from econ.errors import UserError
 SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads, and OpenMP threads crawl on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _trained(updates: int = 3) -> Learner:
     cfg = SMALL
     learner = Learner(

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from econ.belief import BeliefConfig, EconAgents, Learner, LearnerConfig, RewardWeights, Transition
 
 SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads, and OpenMP threads crawl on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _obs(cfg: BeliefConfig, batch: int, seed: int = 0) -> torch.Tensor:

@@ -9,7 +9,13 @@ import pytest
 
 
 def econ(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "econ.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "econ.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -18,9 +24,18 @@ def econ(*args, cwd=None):
         (["eval", "--method", "cot", "--benchmark", "nope"], "unknown benchmark 'nope'"),
         (["eval", "--method", "magic", "--benchmark", "demo"], "unknown method 'magic'"),
         (["compare", "--methods", "cot,magic", "--benchmark", "demo"], "unknown method 'magic'"),
-        (["eval", "--method", "cot", "--benchmark", "demo", "--model", "local:nope"], "unknown local model 'nope'"),
-        (["eval", "--method", "cot", "--benchmark", "demo", "--model", "gpt4"], "invalid model spec"),
-        (["eval", "--method", "cot", "--benchmark", "gsm8k", "--data", "/no/such.jsonl"], "/no/such.jsonl"),
+        (
+            ["eval", "--method", "cot", "--benchmark", "demo", "--model", "local:nope"],
+            "unknown local model 'nope'",
+        ),
+        (
+            ["eval", "--method", "cot", "--benchmark", "demo", "--model", "gpt4"],
+            "invalid model spec",
+        ),
+        (
+            ["eval", "--method", "cot", "--benchmark", "gsm8k", "--data", "/no/such.jsonl"],
+            "/no/such.jsonl",
+        ),
         (["eval", "--resume", "/no/such/run"], "nothing to resume"),
         (["models", "fetch", "nope"], "nope"),
         (["solve", "  "], "question is empty"),
@@ -38,7 +53,9 @@ def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
 def test_malformed_row_names_file_and_line(tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "1+1?", "answer": "#### 2"}\n{"question": "oops"\n')
-    proc = econ("eval", "--method", "cot", "--benchmark", "gsm8k", "--data", str(data), cwd=tmp_path)
+    proc = econ(
+        "eval", "--method", "cot", "--benchmark", "gsm8k", "--data", str(data), cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert "bad.jsonl" in proc.stderr and "2" in proc.stderr
 

@@ -21,7 +21,11 @@ MODEL = ["--model", "local:smollm2-135m", "--max-tokens", "48"]
 
 def econ(*args, cwd, timeout=900):
     proc = subprocess.run(
-        [sys.executable, "-m", "econ.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+        [sys.executable, "-m", "econ.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc
@@ -33,7 +37,19 @@ def records(run_dir):
 
 def test_eval_cot_then_resume_repeats_nothing(tmp_path):
     run = tmp_path / "run"
-    econ("eval", "--method", "cot", "--benchmark", "demo", "--limit", "3", *MODEL, "--out", str(run), cwd=tmp_path)
+    econ(
+        "eval",
+        "--method",
+        "cot",
+        "--benchmark",
+        "demo",
+        "--limit",
+        "3",
+        *MODEL,
+        "--out",
+        str(run),
+        cwd=tmp_path,
+    )
     first = records(run)
     assert len(first) == 3 and {r["method"] for r in first} == {"cot"}
     for r in first:
@@ -47,9 +63,26 @@ def test_eval_cot_then_resume_repeats_nothing(tmp_path):
 
 def test_killed_run_resumes_with_every_question_once(tmp_path):
     run = tmp_path / "run"
-    args = [sys.executable, "-m", "econ.cli", "eval", "--method", "cot", "--benchmark", "demo",
-            "--limit", "6", "--concurrency", "2", *MODEL, "--out", str(run)]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        sys.executable,
+        "-m",
+        "econ.cli",
+        "eval",
+        "--method",
+        "cot",
+        "--benchmark",
+        "demo",
+        "--limit",
+        "6",
+        "--concurrency",
+        "2",
+        *MODEL,
+        "--out",
+        str(run),
+    ]
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 600
     while time.time() < deadline:
         path = run / "records.jsonl"
@@ -67,8 +100,19 @@ def test_killed_run_resumes_with_every_question_once(tmp_path):
 
 def test_compare_baselines_side_by_side(tmp_path):
     run = tmp_path / "cmp"
-    out = econ("compare", "--methods", "cot,self_consistency,debate", "--benchmark", "demo", "--limit", "2",
-               *MODEL, "--out", str(run), cwd=tmp_path)
+    out = econ(
+        "compare",
+        "--methods",
+        "cot,self_consistency,debate",
+        "--benchmark",
+        "demo",
+        "--limit",
+        "2",
+        *MODEL,
+        "--out",
+        str(run),
+        cwd=tmp_path,
+    )
     recs = records(run)
     calls = {(r["method"], r["calls"]) for r in recs}
     assert calls == {("cot", 1), ("self_consistency", 3), ("debate", 9)}
@@ -84,7 +128,19 @@ def test_compare_baselines_side_by_side(tmp_path):
 
 def test_compare_cot_and_econ(tmp_path):
     run = tmp_path / "cmp"
-    econ("compare", "--methods", "cot,econ", "--benchmark", "demo", "--limit", "2", *MODEL, "--out", str(run), cwd=tmp_path)
+    econ(
+        "compare",
+        "--methods",
+        "cot,econ",
+        "--benchmark",
+        "demo",
+        "--limit",
+        "2",
+        *MODEL,
+        "--out",
+        str(run),
+        cwd=tmp_path,
+    )
     for r in records(run):
         if r["method"] == "econ":
             roles = [c["role"] for c in r["trace"]]
@@ -96,20 +152,52 @@ def test_compare_cot_and_econ(tmp_path):
 
 
 def test_solve_json(tmp_path):
-    out = econ("solve", "--json", "Sara has 4 boxes with 6 pens each. How many pens does she have?", *MODEL, cwd=tmp_path)
+    out = econ(
+        "solve",
+        "--json",
+        "Sara has 4 boxes with 6 pens each. How many pens does she have?",
+        *MODEL,
+        cwd=tmp_path,
+    )
     data = json.loads(out.stdout)
-    assert set(data) >= {"answer", "strategy", "executors", "commitment", "rounds", "usage", "seconds"}
+    assert set(data) >= {
+        "answer",
+        "strategy",
+        "executors",
+        "commitment",
+        "rounds",
+        "usage",
+        "seconds",
+    }
     assert len(data["executors"]) == 3
     for e in data["executors"]:
-        assert set(e) >= {"model", "temperature", "top_p", "answer", "response", "completion_tokens"}
+        assert set(e) >= {
+            "model",
+            "temperature",
+            "top_p",
+            "answer",
+            "response",
+            "completion_tokens",
+        }
         assert e["model"] == "local:smollm2-135m"
     assert data["usage"]["calls"] >= 5 and data["usage"]["completion_tokens"] > 0
 
 
 def test_train_writes_events_and_checkpoint_that_solve_loads(tmp_path):
     run = tmp_path / "train"
-    econ("train", "--benchmark", "demo", "--episodes", "4", "--checkpoint-every", "2", *MODEL,
-         "--out", str(run), cwd=tmp_path)
+    econ(
+        "train",
+        "--benchmark",
+        "demo",
+        "--episodes",
+        "4",
+        "--checkpoint-every",
+        "2",
+        *MODEL,
+        "--out",
+        str(run),
+        cwd=tmp_path,
+    )
     ckpt = run / "checkpoint"
     assert (ckpt / "weights.safetensors").exists() and (ckpt / "state.json").exists()
     assert any(p.name.startswith("events.out.tfevents") for p in (run / "tensorboard").iterdir())
@@ -119,6 +207,19 @@ def test_train_writes_events_and_checkpoint_that_solve_loads(tmp_path):
     assert len(json.loads(out.stdout)["executors"]) == 3
 
     (ckpt / "weights.safetensors").write_bytes(b"corrupt")
-    proc = subprocess.run([sys.executable, "-m", "econ.cli", "solve", "What is 2 + 2?", *MODEL,
-                           "--checkpoint", str(ckpt)], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "econ.cli",
+            "solve",
+            "What is 2 + 2?",
+            *MODEL,
+            "--checkpoint",
+            str(ckpt),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1

@@ -17,7 +17,9 @@ def answer_42(messages, params):
 
 
 def make_cfg(tmp_path, methods=("cot",), limit=4):
-    cfg = load_config(None, {"run.benchmark": "demo", "run.limit": limit, "run.methods": list(methods)})
+    cfg = load_config(
+        None, {"run.benchmark": "demo", "run.limit": limit, "run.methods": list(methods)}
+    )
     return cfg, new_run_dir(str(tmp_path / "run"), cfg)
 
 

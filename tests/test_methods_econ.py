@@ -46,7 +46,9 @@ def coordinator(commit_answer="7", strategy="Add the two amounts."):
 
 
 def executor(i, answer="7"):
-    return ScriptedLLM(lambda m, p: f"EXEC{i}-TEXT adding gives \\boxed{{{answer}}}", name=f"exec{i}")
+    return ScriptedLLM(
+        lambda m, p: f"EXEC{i}-TEXT adding gives \\boxed{{{answer}}}", name=f"exec{i}"
+    )
 
 
 def test_executors_are_independent_and_use_their_own_actions(embedder):
@@ -72,7 +74,9 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
 
 def test_untrained_networks_choose_range_midpoints(embedder):
     execs = [executor(i) for i in range(3)]
-    system = EconSystem(coordinator(), execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    system = EconSystem(
+        coordinator(), execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
+    )
     asyncio.run(system.solve(Q, GSM))
     for ex in execs:
         assert ex.calls[0]["temperature"] == pytest.approx(0.65, abs=1e-3)
@@ -82,7 +86,9 @@ def test_untrained_networks_choose_range_midpoints(embedder):
 def test_nine_executors_in_groups_of_three_keep_prompts_bounded(embedder):
     coord = coordinator()
     execs = [executor(i, str(7 + (i % 4 == 0))) for i in range(9)]
-    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=9)), embedder=embedder, group_size=3)
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=9)), embedder=embedder, group_size=3
+    )
     result = asyncio.run(system.solve(Q, GSM))
     roles = [c["role"] for c in result.trace]
     assert roles.count("strategy") == 1
@@ -122,7 +128,9 @@ def test_stage_two_revises_dissenters_and_stops_when_commitment_repeats(embedder
 
 def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
     coord = coordinator(strategy="Add 3 and 4. The final answer is 7.")
-    system = EconSystem(coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder)
+    system = EconSystem(
+        coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
+    )
     result = asyncio.run(system.solve(Q, GSM))
     assert [c["role"] for c in result.trace].count("strategy") == 2
     assert result.strategy == "Add 3 and 4. The"
@@ -131,7 +139,9 @@ def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
 def test_vote_ablation_skips_the_commitment_call(embedder):
     coord = coordinator("9")
     execs = [executor(0, "7"), executor(1, "7"), executor(2, "6")]
-    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, commit_by_vote=True)
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, commit_by_vote=True
+    )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "7" and result.usage["calls"] == 4
 
@@ -139,7 +149,9 @@ def test_vote_ablation_skips_the_commitment_call(embedder):
 def test_no_strategy_ablation(embedder):
     coord = coordinator()
     execs = [executor(i) for i in range(3)]
-    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, use_strategy=False)
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, use_strategy=False
+    )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.strategy == "" and result.usage["calls"] == 4
     assert "strategy" not in execs[0].calls[0]["messages"][0]["content"]
@@ -149,7 +161,9 @@ def test_mismatched_network_size_is_refused(embedder):
     from econ.errors import UserError
 
     with pytest.raises(UserError, match="belief networks are for 3 executors"):
-        EconSystem(coordinator(), [executor(0)], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+        EconSystem(
+            coordinator(), [executor(0)], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
+        )
 
 
 def test_embedder_cache_is_bounded_and_order_independent():
@@ -158,3 +172,16 @@ def test_embedder_cache_is_bounded_and_order_independent():
     b = small.encode(["two", "three", "one"])  # overflows the cache: cleared, then refilled
     assert len(small._cache) <= 3
     assert torch.equal(a[0], b[2]) and torch.equal(a[1], b[0])
+
+
+def test_checkpoint_for_another_team_size_is_refused(tmp_path):
+    from econ.belief.checkpoint import CheckpointError, save_checkpoint
+    from econ.methods.econ import load_team
+
+    save_checkpoint(tmp_path / "checkpoint", EconAgents(BeliefConfig(n_agents=2)), None, {})
+    agents, history = load_team(tmp_path / "checkpoint", 2)
+    assert agents.cfg.n_agents == 2 and history is None
+    with pytest.raises(CheckpointError, match="for 2 executors, but the team has 3"):
+        load_team(tmp_path, 3)  # a run directory holding checkpoint/ works too
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_team(tmp_path / "missing", 3)

@@ -23,7 +23,11 @@ def team():
         if "Write a short strategy" in text:
             return "Work out each quantity, then combine them."
         if "Independent solutions" in text:
-            answers = [line.split("answer: ")[1].rstrip("):") for line in text.splitlines() if "(answer: " in line]
+            answers = [
+                line.split("answer: ")[1].rstrip("):")
+                for line in text.splitlines()
+                if "(answer: " in line
+            ]
             return f"Most agree. \\boxed{{{max(set(answers), key=answers.count)}}}"
         rng = random.Random(f"{text}{params['temperature']:.3f}")
         return f"So the result is \\boxed{{{rng.choice([5, 7, 7.2])}}}"
@@ -32,10 +36,17 @@ def team():
 
 
 def run_train(tmp_path, name, episodes, run_dir=None):
-    cfg = load_config(None, {
-        "run.benchmark": "demo", "train.episodes": episodes, "train.checkpoint_every": 3,
-        "train.gap_every": 3, "train.learner.batch_size": 2, "train.learner.update_every": 1,
-    })
+    cfg = load_config(
+        None,
+        {
+            "run.benchmark": "demo",
+            "train.episodes": episodes,
+            "train.checkpoint_every": 3,
+            "train.gap_every": 3,
+            "train.learner.batch_size": 2,
+            "train.learner.update_every": 1,
+        },
+    )
     run_dir = run_dir or new_run_dir(str(tmp_path / name), cfg)
     return asyncio.run(train(cfg, run_dir, show_progress=False)), run_dir
 
@@ -62,5 +73,8 @@ def test_resume_continues_exactly(tmp_path, patch_llm):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    rows = lambda d: [json.loads(x)["rewards"] for x in (d / "episodes.jsonl").read_text().splitlines()]  # noqa: E731
-    assert rows(straight) == rows(split)
+    assert episode_rewards(straight) == episode_rewards(split)
+
+
+def episode_rewards(run_dir):
+    return [json.loads(x)["rewards"] for x in (run_dir / "episodes.jsonl").read_text().splitlines()]

@@ -46,7 +46,8 @@ def summarize(records: list[dict], methods: list[str]) -> dict[str, dict]:
 
 def markdown_table(summary: dict[str, dict]) -> str:
     lines = [
-        "| method | n | accuracy | 95% CI | prompt tok/q | completion tok/q | calls/q | s/q | errors |",
+        "| method | n | accuracy | 95% CI | prompt tok/q | completion tok/q | calls/q | s/q "
+        "| errors |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():

@@ -36,7 +36,9 @@ CHECKPOINT = "checkpoint"
 EPISODES = "episodes.jsonl"
 
 
-def split_questions(questions: list[Question], n_heldout: int, seed: int) -> tuple[list[Question], list[Question]]:
+def split_questions(
+    questions: list[Question], n_heldout: int, seed: int
+) -> tuple[list[Question], list[Question]]:
     """A seeded shuffle; the first `n_heldout` only measure the equilibrium gap."""
     order = list(range(len(questions)))
     random.Random(seed).shuffle(order)
@@ -46,7 +48,9 @@ def split_questions(questions: list[Question], n_heldout: int, seed: int) -> tup
     return pool, heldout
 
 
-def episode_rewards(result: EconResult, gold: str, bench: Benchmark, system: EconSystem, learner: Learner):
+def episode_rewards(
+    result: EconResult, gold: str, bench: Benchmark, system: EconSystem, learner: Learner
+):
     """SPEC 4.4 inputs for each executor: agreement, similarity to the commitment, correctness."""
     texts = [result.commitment] + [e.response for e in result.executors]
     emb = system.embedder.encode(texts)
@@ -54,7 +58,9 @@ def episode_rewards(result: EconResult, gold: str, bench: Benchmark, system: Eco
     agree = [bench.same_answer(e.answer, result.answer) for e in result.executors]
     agent_correct = [bench.grade(e.answer, gold) for e in result.executors]
     team_correct = bench.grade(result.answer, gold)
-    rewards, parts = learner.rewards(result.obs, result.actions, agree, cos, agent_correct, team_correct)
+    rewards, parts = learner.rewards(
+        result.obs, result.actions, agree, cos, agent_correct, team_correct
+    )
     return rewards, parts, agree, team_correct, emb[0]
 
 
@@ -91,7 +97,9 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         start = state["episode"]
     else:
         agents = EconAgents(BeliefConfig(n_agents=n), seed=cfg.seed)
-        learner = Learner(agents, tc.learner, RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta))
+        learner = Learner(
+            agents, tc.learner, RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta)
+        )
         history, start, state = AgentHistory(n), 0, {}
     system = EconSystem.from_config(cfg, agents=agents, history=history)
     stopper = EarlyStop(tc, state.get("early_stop"))
@@ -131,7 +139,10 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
                 log = CallLog()
                 try:
                     result = await system.solve(
-                        q.question, bench, log, noise_std=tc.learner.noise_std,
+                        q.question,
+                        bench,
+                        log,
+                        noise_std=tc.learner.noise_std,
                         generator=learner.noise_generator,
                     )
                 except LLMError as e:
@@ -156,15 +167,36 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
                 team_rewards.append(r_tot)
                 correct_total += team_correct
 
-                _log_episode(writer, ep, r_tot, rewards, parts, learner.alpha, result, metrics,
-                             correct_total / (ep + 1))
-                out.write(json.dumps({
-                    "episode": ep, "id": q.id, "gold": q.gold, "answer": result.answer,
-                    "correct": team_correct, "reward_tot": r_tot, "rewards": rewards,
-                    "actions": result.actions.tolist(), "agree": agree,
-                    "tokens": log.usage()["prompt_tokens"] + log.usage()["completion_tokens"],
-                    "losses": metrics,
-                }) + "\n")
+                _log_episode(
+                    writer,
+                    ep,
+                    r_tot,
+                    rewards,
+                    parts,
+                    learner.alpha,
+                    result,
+                    metrics,
+                    correct_total / (ep + 1),
+                )
+                out.write(
+                    json.dumps(
+                        {
+                            "episode": ep,
+                            "id": q.id,
+                            "gold": q.gold,
+                            "answer": result.answer,
+                            "correct": team_correct,
+                            "reward_tot": r_tot,
+                            "rewards": rewards,
+                            "actions": result.actions.tolist(),
+                            "agree": agree,
+                            "tokens": log.usage()["prompt_tokens"]
+                            + log.usage()["completion_tokens"],
+                            "losses": metrics,
+                        }
+                    )
+                    + "\n"
+                )
                 out.flush()
 
                 done = ep + 1
@@ -193,7 +225,9 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         "mean_reward_last_20": sum(team_rewards[-20:]) / max(1, len(team_rewards[-20:])),
         "gaps": gaps,
         "alpha": list(learner.alpha),
-        "actions": [{"temperature": round(float(t), 3), "top_p": round(float(p), 3)} for t, p in actions],
+        "actions": [
+            {"temperature": round(float(t), 3), "top_p": round(float(p), 3)} for t, p in actions
+        ],
         "checkpoint": str(ckpt),
     }
 

@@ -43,7 +43,10 @@ class Embedder:
                 # One text per call: padding inside a batch shifts the floats slightly, and a
                 # text's embedding must not depend on what else was encoded with it (exact resume).
                 vec = self._load().encode(
-                    [text], convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
+                    [text],
+                    convert_to_tensor=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
                 )[0]
                 self._cache[text] = vec.detach().to(self.device)
             return torch.stack([self._cache[t] for t in texts])

@@ -39,8 +39,11 @@ class AgentHistory:
         return torch.tensor(rows, dtype=torch.float32)
 
     def state_dict(self) -> dict:
-        return {"window": self.window, "rewards": [list(d) for d in self.rewards],
-                "agreements": [list(d) for d in self.agreements]}
+        return {
+            "window": self.window,
+            "rewards": [list(d) for d in self.rewards],
+            "agreements": [list(d) for d in self.agreements],
+        }
 
     @classmethod
     def from_state(cls, state: dict) -> AgentHistory:

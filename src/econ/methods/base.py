@@ -67,7 +67,9 @@ class CallLog:
         """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
         per_model: dict[str, dict] = {}
         for c in self.calls:
-            m = per_model.setdefault(c["model"], {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0})
+            m = per_model.setdefault(
+                c["model"], {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+            )
             m["prompt_tokens"] += c["prompt_tokens"]
             m["completion_tokens"] += c["completion_tokens"]
             m["calls"] += 1

@@ -63,7 +63,10 @@ class EconResult:
             "commitment": self.commitment,
             "rounds": self.rounds,
             "commitments": self.commitments,
-            "usage": {k: self.usage[k] for k in ("prompt_tokens", "completion_tokens", "calls", "per_model")},
+            "usage": {
+                k: self.usage[k]
+                for k in ("prompt_tokens", "completion_tokens", "calls", "per_model")
+            },
             "seconds": round(self.seconds, 3),
         }
 
@@ -92,7 +95,9 @@ class EconSystem:
             raise UserError("ECON needs at least one executor")
         self.coordinator = coordinator
         self.executors = list(executors)
-        self.agents = agents if agents is not None else EconAgents(BeliefConfig(n_agents=n), seed=seed)
+        self.agents = (
+            agents if agents is not None else EconAgents(BeliefConfig(n_agents=n), seed=seed)
+        )
         if self.agents.cfg.n_agents != n:
             raise UserError(
                 f"belief networks are for {self.agents.cfg.n_agents} executors but the team has {n}"
@@ -119,16 +124,11 @@ class EconSystem:
 
     @classmethod
     def from_config(cls, cfg: RunConfig, **kwargs) -> EconSystem:
-        """Models from the config; belief networks from `econ.checkpoint` unless `agents` is given."""
+        """Models from the config; belief networks from `econ.checkpoint` unless given."""
         if "agents" not in kwargs and cfg.econ.checkpoint:
-            from econ.belief.checkpoint import load_checkpoint
-
-            path = Path(cfg.econ.checkpoint)
-            if (path / "checkpoint").is_dir():  # a training run directory names its checkpoint
-                path = path / "checkpoint"
-            kwargs["agents"], _, state = load_checkpoint(path)
-            if "history" in state:
-                kwargs.setdefault("history", AgentHistory.from_state(state["history"]))
+            agents, history = load_team(cfg.econ.checkpoint, len(cfg.executor_models()))
+            kwargs["agents"] = agents
+            kwargs.setdefault("history", history)
         options = dict(
             group_size=cfg.econ.group_size,
             bne_rounds=cfg.econ.bne_rounds,
@@ -189,7 +189,9 @@ class EconSystem:
             )
             for i, o in zip(dissent, revised):
                 outcomes[i] = o
-            new_answer, commitment = await self._commit(question, strategy, outcomes, bench, log, round=r)
+            new_answer, commitment = await self._commit(
+                question, strategy, outcomes, bench, log, round=r
+            )
             commitments.append(new_answer)
             stable = bench.same_answer(new_answer, answer)
             answer = new_answer
@@ -215,7 +217,7 @@ class EconSystem:
         return asyncio.run(self.solve(question, benchmark))
 
     async def observe(self, question: str, strategy: str) -> torch.Tensor:
-        """o_i = [emb(question); emb(strategy); history_i]; the agent id is embedded in the network."""
+        """o_i = [emb(question); emb(strategy); history_i] (the network adds the agent id)."""
         emb = await asyncio.to_thread(self.embedder.encode, [question, strategy])
         n = len(self.executors)
         shared = emb.reshape(1, -1).expand(n, -1)
@@ -287,7 +289,10 @@ class EconSystem:
             *(
                 self._one_commit(
                     P.commit_messages(
-                        question, strategy, [outcomes[i].response for i in grp], [answers[i] for i in grp]
+                        question,
+                        strategy,
+                        [outcomes[i].response for i in grp],
+                        [answers[i] for i in grp],
                     ),
                     [answers[i] for i in grp],
                     bench,
@@ -332,6 +337,26 @@ class EconSystem:
             # A commitment without an answer is no commitment: fall back to the executors' vote.
             answer = majority(fallback_answers, bench)
         return answer, comp.text
+
+
+def load_team(checkpoint: str | Path, n_executors: int) -> tuple[EconAgents, AgentHistory | None]:
+    """Trained belief networks (and the history features training ended with) for N executors.
+
+    Accepts a checkpoint directory or the training run directory that holds one.
+    """
+    from econ.belief.checkpoint import CheckpointError, load_checkpoint
+
+    path = Path(checkpoint)
+    if (path / "checkpoint").is_dir():
+        path = path / "checkpoint"
+    agents, _, state = load_checkpoint(path)
+    if agents.cfg.n_agents != n_executors:
+        raise CheckpointError(
+            f"checkpoint {path} has belief networks for {agents.cfg.n_agents} executors, "
+            f"but the team has {n_executors}"
+        )
+    history = AgentHistory.from_state(state["history"]) if "history" in state else None
+    return agents, history
 
 
 def round_action(x: float) -> float:

@@ -49,7 +49,7 @@ def condense(response: str) -> str:
     text = response.strip()
     if len(text) <= CONDENSE_CHARS:
         return text
-    return f"{text[:300]}\n[...]\n{text[-(CONDENSE_CHARS - 300):]}"
+    return f"{text[:300]}\n[...]\n{text[-(CONDENSE_CHARS - 300) :]}"
 
 
 _DECIDE = (
@@ -58,7 +58,9 @@ _DECIDE = (
 )
 
 
-def commit_messages(question: str, strategy: str, responses: list[str], answers: list[str | None]) -> list[Message]:
+def commit_messages(
+    question: str, strategy: str, responses: list[str], answers: list[str | None]
+) -> list[Message]:
     shown = "\n\n".join(
         f"Solution {k + 1} (answer: {a if a is not None else 'none found'}):\n{condense(r)}"
         for k, (r, a) in enumerate(zip(responses, answers))
@@ -67,13 +69,19 @@ def commit_messages(question: str, strategy: str, responses: list[str], answers:
     return [
         {
             "role": "user",
-            "content": f"Problem:\n{question}\n\n{plan}Independent solutions:\n\n{shown}\n\n{_DECIDE}",
+            "content": (
+                f"Problem:\n{question}\n\n{plan}Independent solutions:\n\n{shown}\n\n{_DECIDE}"
+            ),
         }
     ]
 
 
 def global_commit_messages(
-    question: str, strategy: str, commitments: list[str], answers: list[str | None], support: list[tuple[int, int]]
+    question: str,
+    strategy: str,
+    commitments: list[str],
+    answers: list[str | None],
+    support: list[tuple[int, int]],
 ) -> list[Message]:
     shown = "\n\n".join(
         f"Group {k + 1} committed to {a if a is not None else 'no answer'} "
@@ -96,7 +104,9 @@ def rationale(commitment: str) -> str:
     return first[:200]
 
 
-def revision_messages(question: str, strategy: str, own: str, committed: str, why: str) -> list[Message]:
+def revision_messages(
+    question: str, strategy: str, own: str, committed: str, why: str
+) -> list[Message]:
     """Stage 2: a dissenting executor sees only the committed answer and one line of rationale."""
     return [
         *executor_messages(question, strategy),
@@ -106,7 +116,8 @@ def revision_messages(question: str, strategy: str, own: str, committed: str, wh
             "content": (
                 f"The coordinator committed to the answer {committed}. Reason given: {why}\n"
                 "Check your solution once more. If you find a mistake, correct it; if you are "
-                "sure you are right, keep your answer. End with the final answer alone inside \\boxed{}."
+                "sure you are right, keep your answer. End with the final answer alone inside "
+                "\\boxed{}."
             ),
         },
     ]
