@@ -4,7 +4,8 @@
    runs 4 parallel slots, so the second figure is what concurrent executors get).
 2. Our client's overhead: mean latency of `LLM.chat` against raw httpx POSTs of the same
    request (greedy, fixed seed, so both generate the same tokens), interleaved so that
-   drift in machine load hits both sides equally.
+   drift in machine load hits both sides equally; once with --max-tokens and once with
+   1-token requests, which isolate the fixed per-call cost.
 
 Usage: python benchmarks/backend_throughput.py [--model smollm2-135m] [--requests 8]
 `--model` takes a packaged model name, a .gguf path or any make_llm spec.
@@ -95,17 +96,20 @@ async def main() -> None:
     print(f"model {llm.name}: ready in {time.perf_counter() - start:.1f}s at {llm.base_url}")
 
     def show(label: str, value: str) -> None:
-        print(f"{label:<34}{value:>26}", flush=True)
+        print(f"{label:<48}{value:>24}", flush=True)
 
     for in_flight in (1, 4):
         tps, wall = await throughput(llm, args.requests, in_flight, args.max_tokens)
         show(f"{args.requests} requests, {in_flight} in flight", f"{tps:.1f} tok/s ({wall:.1f} s)")
-    ours, raw, lengths = await overhead(llm, args.requests, args.max_tokens)
-    diff = ours - raw
-    show("completion tokens per request", ", ".join(map(str, sorted(lengths))))
-    show("mean latency, our client", f"{ours * 1000:.1f} ms")
-    show("mean latency, raw httpx", f"{raw * 1000:.1f} ms")
-    show("client overhead", f"{diff * 1000:+.1f} ms ({diff / raw * 100:+.2f}%)")
+    # Long requests show overhead relative to real work; 1-token requests isolate the
+    # fixed per-call cost, which the long ones bury in generation-time noise.
+    for tokens in (args.max_tokens, 1):
+        ours, raw, lengths = await overhead(llm, args.requests, tokens)
+        diff = ours - raw
+        tag = f"max_tokens={tokens}, generated {'/'.join(map(str, sorted(lengths)))}"
+        show(f"mean latency ours ({tag})", f"{ours * 1000:.1f} ms")
+        show("mean latency raw httpx", f"{raw * 1000:.1f} ms")
+        show("client overhead", f"{diff * 1000:+.1f} ms ({diff / raw * 100:+.2f}%)")
     await aclose_all()
 
 

