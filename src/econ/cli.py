@@ -64,9 +64,7 @@ ModelOpt = Annotated[
         help="Model spec for every role: local:NAME, local:/path.gguf or openai:MODEL@BASE_URL.",
     ),
 ]
-ConcOpt = Annotated[
-    int | None, typer.Option("--concurrency", help="Questions in flight at once.")
-]
+ConcOpt = Annotated[int | None, typer.Option("--concurrency", help="Questions in flight at once.")]
 MaxTokOpt = Annotated[
     int | None, typer.Option("--max-tokens", help="Completion token cap per call.")
 ]
@@ -94,9 +92,7 @@ NExecOpt = Annotated[int | None, typer.Option("--executors", help="econ: number 
 GroupOpt = Annotated[
     int | None, typer.Option("--group-size", help="econ: executors per local coordinator.")
 ]
-BneOpt = Annotated[
-    int | None, typer.Option("--bne-rounds", help="econ: stage-2 revision rounds.")
-]
+BneOpt = Annotated[int | None, typer.Option("--bne-rounds", help="econ: stage-2 revision rounds.")]
 CkptOpt = Annotated[
     str | None,
     typer.Option("--checkpoint", help="econ: trained belief networks (a checkpoint directory)."),
@@ -406,6 +402,18 @@ def models_fetch(
     with user_errors():
         path = fetch(name)
     console.print(f"{name}: verified at {path}")
+
+
+@models_app.command("verify")
+def models_verify(
+    name: Annotated[str, typer.Argument(help="Model name from `econ models list`.")],
+) -> None:
+    """Check an assembled model's sha256 (a corrupt file is removed, with the fetch command)."""
+    from econ.llm.registry import verify
+
+    with user_errors():
+        path = verify(name)
+    console.print(f"{name}: sha256 verified at {path}")
 
 
 def main() -> None:
