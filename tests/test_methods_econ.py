@@ -185,3 +185,32 @@ def test_checkpoint_for_another_team_size_is_refused(tmp_path):
         load_team(tmp_path, 3)  # a run directory holding checkpoint/ works too
     with pytest.raises(CheckpointError, match="does not exist"):
         load_team(tmp_path / "missing", 3)
+
+
+def test_heterogeneous_team_is_accounted_per_model(embedder):
+    small = [executor(i) for i in range(2)]
+    big = ScriptedLLM(lambda m, p: "BIG thinks \\boxed{7}", name="big")
+    system = EconSystem(
+        coordinator(), [*small, big], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
+    )
+    result = asyncio.run(system.solve(Q, GSM))
+    per_model = result.usage["per_model"]
+    assert set(per_model) == {"coord", "exec0", "exec1", "big"}
+    assert per_model["coord"]["calls"] == 2 and per_model["big"]["calls"] == 1
+    assert (
+        sum(m["completion_tokens"] for m in per_model.values()) == result.usage["completion_tokens"]
+    )
+    assert [e.model for e in result.executors] == ["exec0", "exec1", "big"]
+
+
+def test_team_options_resolve_from_flags():
+    from econ.config import load_config
+
+    cfg = load_config(None, {"model": "local:a", "econ.executors": ["local:b", "local:c"]})
+    assert cfg.coordinator_model() == "local:a"
+    assert cfg.executor_models() == ["local:b", "local:c"] and cfg.econ.n_executors == 2
+    cfg = load_config(
+        None, {"model": "local:a", "econ.n_executors": 4, "econ.coordinator": "local:z"}
+    )
+    assert cfg.executor_models() == ["local:a"] * 4 and cfg.coordinator_model() == "local:z"
+    assert cfg.model_specs() == ["local:a", "local:z"]

@@ -58,6 +58,8 @@ def test_training_updates_networks_and_logs(tmp_path, patch_llm):
     assert [e["episode"] for e in episodes] == list(range(6))
     assert all(len(e["rewards"]) == 3 and e["losses"] is not None for e in episodes[1:])
     assert len(report["gaps"]) == 2 and report["episodes"] == 6
+    assert all(e["stable"] and e["rounds"] == 0 for e in episodes)  # no stage 2: nothing revised
+    assert report["commitment_stability"] == 1.0
     before = torch.tensor([[0.65, 0.75]] * 3)
     after = torch.tensor([[a["temperature"], a["top_p"]] for a in report["actions"]])
     assert not torch.allclose(before, after, atol=1e-4), "training did not move any action"

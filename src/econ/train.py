@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import torch
@@ -94,121 +95,49 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
     if (ckpt / "state.json").exists():
         agents, learner, state = load_checkpoint(ckpt, tc.learner)
         history = AgentHistory.from_state(state["history"])
-        start = state["episode"]
     else:
         agents = EconAgents(BeliefConfig(n_agents=n), seed=cfg.seed)
-        learner = Learner(
-            agents, tc.learner, RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta)
-        )
-        history, start, state = AgentHistory(n), 0, {}
+        weights = RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta)
+        learner = Learner(agents, tc.learner, weights)
+        history, state = AgentHistory(n), {}
+    start = state.get("episode", 0)
+    stats = state.get("stats", {"team_rewards": [], "gaps": [], "correct": 0, "stable": 0})
     system = EconSystem.from_config(cfg, agents=agents, history=history)
     stopper = EarlyStop(tc, state.get("early_stop"))
-    team_rewards: list[float] = state.get("team_rewards", [])
-    gaps: list[list[float]] = state.get("gaps", [])
-    correct_total = state.get("correct", 0)
 
     episodes_path = run_dir / EPISODES
     kept = [r for r in read_records(episodes_path) if r["episode"] < start]
     episodes_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start)
-
     heldout_obs = await _heldout_observations(system, heldout)
     stopped_early = False
 
     def checkpoint(episode: int) -> None:
-        save_checkpoint(
-            ckpt,
-            agents,
-            learner,
-            {
-                "episode": episode,
-                "history": history.state_dict(),
-                "early_stop": {"below": stopper.below},
-                "team_rewards": team_rewards,
-                "gaps": gaps,
-                "correct": correct_total,
-                "config": cfg.model_dump(mode="json"),
-            },
-        )
+        extra = {
+            "episode": episode,
+            "history": history.state_dict(),
+            "stats": stats,
+            "early_stop": {"below": stopper.below},
+            "config": cfg.model_dump(mode="json"),
+        }
+        save_checkpoint(ckpt, agents, learner, extra)
 
     try:
         with open(episodes_path, "a") as out, _progress(show_progress) as bar:
             task = bar.add_task("training", total=tc.episodes, completed=start, info="")
             for ep in range(start, tc.episodes):
                 q = pool[ep % len(pool)]
-                log = CallLog()
-                try:
-                    result = await system.solve(
-                        q.question,
-                        bench,
-                        log,
-                        noise_std=tc.learner.noise_std,
-                        generator=learner.noise_generator,
-                    )
-                except LLMError as e:
-                    out.write(json.dumps({"episode": ep, "id": q.id, "error": str(e)}) + "\n")
-                    bar.update(task, advance=1)
-                    continue
-                rewards, parts, agree, team_correct, commit_emb = episode_rewards(
-                    result, q.gold, bench, system, learner
-                )
-                r_tot = team_reward(rewards)
-                metrics = learner.add(
-                    Transition(
-                        obs=result.obs,
-                        actions=result.actions,
-                        rewards=torch.tensor(rewards, dtype=torch.float32),
-                        reward_tot=r_tot,
-                        commit_emb=commit_emb,
-                        commit_correct=float(team_correct),
-                    )
-                )
-                history.update(rewards, agree)
-                team_rewards.append(r_tot)
-                correct_total += team_correct
-
-                _log_episode(
-                    writer,
-                    ep,
-                    r_tot,
-                    rewards,
-                    parts,
-                    learner.alpha,
-                    result,
-                    metrics,
-                    correct_total / (ep + 1),
-                )
-                out.write(
-                    json.dumps(
-                        {
-                            "episode": ep,
-                            "id": q.id,
-                            "gold": q.gold,
-                            "answer": result.answer,
-                            "correct": team_correct,
-                            "reward_tot": r_tot,
-                            "rewards": rewards,
-                            "actions": result.actions.tolist(),
-                            "agree": agree,
-                            "tokens": log.usage()["prompt_tokens"]
-                            + log.usage()["completion_tokens"],
-                            "losses": metrics,
-                        }
-                    )
-                    + "\n"
-                )
+                record = await _play(ep, q, bench, system, learner, history, stats, writer)
+                out.write(json.dumps(record) + "\n")
                 out.flush()
 
                 done = ep + 1
-                info = f"reward {sum(team_rewards[-20:]) / len(team_rewards[-20:]):.3f}"
                 if done % tc.gap_every == 0 or done == tc.episodes:
                     gap = learner.epsilon_gap(_with_history(heldout_obs, history))
-                    gaps.append([done, gap])
+                    stats["gaps"].append([done, gap])
                     writer.add_scalar("equilibrium/epsilon_gap", gap, done)
-                    stopped_early = stopper.update(gap, team_rewards)
-                if gaps:
-                    info += f"  gap {gaps[-1][1]:.4f}"
-                bar.update(task, advance=1, info=info)
+                    stopped_early = stopper.update(gap, stats["team_rewards"])
+                bar.update(task, advance=1, info=_progress_info(stats))
                 if done % tc.checkpoint_every == 0 or done == tc.episodes or stopped_early:
                     checkpoint(done)
                 if stopped_early:
@@ -217,19 +146,93 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         writer.close()
         await aclose_all()
 
+    played = max(1, len(stats["team_rewards"]))
     actions = agents.act(_with_history(heldout_obs, history)).mean(dim=0)
     return {
-        "episodes": len(team_rewards),
+        "episodes": len(stats["team_rewards"]),
         "stopped_early": stopped_early,
-        "commit_accuracy": correct_total / max(1, len(team_rewards)),
-        "mean_reward_last_20": sum(team_rewards[-20:]) / max(1, len(team_rewards[-20:])),
-        "gaps": gaps,
+        "commit_accuracy": stats["correct"] / played,
+        "commitment_stability": stats["stable"] / played,
+        "mean_reward_last_20": _recent_mean(stats["team_rewards"]),
+        "gaps": stats["gaps"],
         "alpha": list(learner.alpha),
         "actions": [
             {"temperature": round(float(t), 3), "top_p": round(float(p), 3)} for t, p in actions
         ],
         "checkpoint": str(ckpt),
     }
+
+
+async def _play(ep, q, bench, system, learner, history, stats, writer) -> dict:
+    """One episode: answer with exploration, reward, store, maybe update. Returns its record."""
+    log = CallLog()
+    start = time.perf_counter()
+    try:
+        result = await system.solve(
+            q.question,
+            bench,
+            log,
+            noise_std=learner.cfg.noise_std,
+            generator=learner.noise_generator,
+        )
+    except LLMError as e:
+        return {"episode": ep, "id": q.id, "error": str(e)}
+    rewards, parts, agree, team_correct, commit_emb = episode_rewards(
+        result, q.gold, bench, system, learner
+    )
+    r_tot = team_reward(rewards)
+    update_start = time.perf_counter()
+    metrics = learner.add(
+        Transition(
+            obs=result.obs,
+            actions=result.actions,
+            rewards=torch.tensor(rewards, dtype=torch.float32),
+            reward_tot=r_tot,
+            commit_emb=commit_emb,
+            commit_correct=float(team_correct),
+        )
+    )
+    update_ms = (time.perf_counter() - update_start) * 1000 if metrics else None
+    history.update(rewards, agree)
+    first = result.commitments[0]  # stage 2 left the first commitment standing:
+    stable = all(c == first or bench.same_answer(c, first) for c in result.commitments)
+    stats["team_rewards"].append(r_tot)
+    stats["correct"] += team_correct
+    stats["stable"] += stable
+    played = len(stats["team_rewards"])
+    _log_episode(writer, ep, r_tot, rewards, parts, learner.alpha, result, metrics)
+    writer.add_scalar("reward/commit_accuracy", stats["correct"] / played, ep)
+    writer.add_scalar("equilibrium/commitment_stability", stats["stable"] / played, ep)
+    usage = log.usage()
+    return {
+        "episode": ep,
+        "id": q.id,
+        "gold": q.gold,
+        "answer": result.answer,
+        "correct": team_correct,
+        "reward_tot": r_tot,
+        "rewards": rewards,
+        "actions": result.actions.tolist(),
+        "agree": agree,
+        "rounds": result.rounds,
+        "stable": stable,
+        "tokens": usage["prompt_tokens"] + usage["completion_tokens"],
+        "seconds": round(time.perf_counter() - start, 3),
+        "update_ms": None if update_ms is None else round(update_ms, 2),
+        "losses": metrics,
+    }
+
+
+def _recent_mean(values: list[float], window: int = 20) -> float:
+    recent = values[-window:]
+    return sum(recent) / len(recent) if recent else 0.0
+
+
+def _progress_info(stats: dict) -> str:
+    info = f"reward {_recent_mean(stats['team_rewards']):.3f}"
+    if stats["gaps"]:
+        info += f"  gap {stats['gaps'][-1][1]:.4f}"
+    return info
 
 
 async def _heldout_observations(system: EconSystem, heldout: list[Question]) -> torch.Tensor:
@@ -247,9 +250,8 @@ def _with_history(obs: torch.Tensor, history: AgentHistory) -> torch.Tensor:
     return torch.cat([obs[..., : -hist.shape[1]], hist.expand(obs.shape[0], -1, -1)], dim=-1)
 
 
-def _log_episode(writer, ep, r_tot, rewards, parts, alpha, result, metrics, accuracy) -> None:
+def _log_episode(writer, ep, r_tot, rewards, parts, alpha, result, metrics) -> None:
     writer.add_scalar("reward/team", r_tot, ep)
-    writer.add_scalar("reward/commit_accuracy", accuracy, ep)
     for i, r in enumerate(rewards):
         writer.add_scalar(f"reward/agent{i}", r, ep)
         writer.add_scalar(f"reward/agent{i}_AL", parts["AL"][i], ep)
