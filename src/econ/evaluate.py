@@ -14,7 +14,14 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from econ.config import RunConfig, save_config
 from econ.errors import UserError
@@ -105,8 +112,8 @@ async def run_methods(cfg: RunConfig, run_dir: Path, show_progress: bool = True)
 
     limit = asyncio.Semaphore(cfg.concurrency)
     try:
-        with open(records_path, "a", encoding="utf-8") as out, _progress(show_progress) as bar:
-            task = bar.add_task("questions", total=len(questions) * len(methods), acc="")
+        with open(records_path, "a", encoding="utf-8") as out, progress_bar(show_progress) as bar:
+            task = bar.add_task("questions", total=len(questions) * len(methods), info="")
             bar.update(task, completed=len(questions) * len(methods) - len(todo))
             right = total = 0
 
@@ -118,7 +125,7 @@ async def run_methods(cfg: RunConfig, run_dir: Path, show_progress: bool = True)
                 out.flush()
                 os.fsync(out.fileno())
                 right, total = right + rec["correct"], total + 1
-                bar.update(task, advance=1, acc=f"acc {right}/{total}")
+                bar.update(task, advance=1, info=f"acc {right}/{total}")
 
             await asyncio.gather(*(one(q, m) for q, m in todo))
     finally:
@@ -129,12 +136,14 @@ async def run_methods(cfg: RunConfig, run_dir: Path, show_progress: bool = True)
     return summary
 
 
-def _progress(enabled: bool) -> Progress:
+def progress_bar(enabled: bool) -> Progress:
+    """The bar every long command shows: count, a live `info` field, elapsed and remaining."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[acc]}"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
         TimeRemainingColumn(),
         disable=not enabled,
     )

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch.utils.tensorboard import SummaryWriter
 
 from econ.belief.buffer import Transition
@@ -26,7 +25,7 @@ from econ.belief.learner import Learner
 from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.rewards import RewardWeights, team_reward
 from econ.config import RunConfig
-from econ.evaluate import read_records
+from econ.evaluate import progress_bar, read_records
 from econ.llm import aclose_all
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog
@@ -123,7 +122,7 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         save_checkpoint(ckpt, agents, learner, extra)
 
     try:
-        with open(episodes_path, "a") as out, _progress(show_progress) as bar:
+        with open(episodes_path, "a") as out, progress_bar(show_progress) as bar:
             task = bar.add_task("training", total=tc.episodes, completed=start, info="")
             for ep in range(start, tc.episodes):
                 q = pool[ep % len(pool)]
@@ -262,14 +261,3 @@ def _log_episode(writer, ep, r_tot, rewards, parts, alpha, result, metrics) -> N
         writer.add_scalar(f"alpha/{k}", a, ep)
     for k, v in (metrics or {}).items():
         writer.add_scalar(f"loss/{k}", v, ep)
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-    )
