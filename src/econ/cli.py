@@ -137,6 +137,17 @@ def _check_inputs(cfg, split: str = "test") -> None:
         load_team(cfg.econ.checkpoint, len(cfg.executor_models()))
 
 
+def _resumed(run_dir: Path):
+    """A run's saved config: `--resume` continues the same work, whatever else the flags say."""
+    from econ.config import load_config
+    from econ.evaluate import CONFIG
+
+    if not (run_dir / CONFIG).is_file():
+        raise UserError(f"nothing to resume: {run_dir / CONFIG} does not exist")
+    console.print(f"resuming {run_dir} with its saved config")
+    return load_config(run_dir / CONFIG), run_dir
+
+
 def _run(
     methods: list[str] | None,
     config: Path | None,
@@ -145,16 +156,12 @@ def _run(
     flags: dict,
 ) -> None:
     from econ.config import load_config
-    from econ.evaluate import CONFIG, new_run_dir, run_methods
+    from econ.evaluate import new_run_dir, run_methods
     from econ.methods.registry import method_names
     from econ.report import markdown_table
 
     if resume is not None:
-        if not (resume / CONFIG).is_file():
-            raise UserError(f"nothing to resume: {resume / CONFIG} does not exist")
-        cfg = load_config(resume / CONFIG)
-        run_dir = resume
-        console.print(f"resuming {run_dir} with its saved config")
+        cfg, run_dir = _resumed(resume)
     else:
         overrides = _overrides(**flags)
         if methods is not None:
@@ -348,16 +355,12 @@ def train_cmd(
     import json
 
     from econ.config import load_config
-    from econ.evaluate import CONFIG, new_run_dir
+    from econ.evaluate import new_run_dir
     from econ.train import CHECKPOINT, train
 
     with user_errors():
         if resume is not None:
-            if not (resume / CONFIG).is_file():
-                raise UserError(f"nothing to resume: {resume / CONFIG} does not exist")
-            cfg = load_config(resume / CONFIG)
-            run_dir = resume
-            console.print(f"resuming training in {run_dir}")
+            cfg, run_dir = _resumed(resume)
         else:
             overrides = _overrides(**flags)
             overrides.update(

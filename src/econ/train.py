@@ -238,7 +238,7 @@ async def _heldout_observations(system: EconSystem, heldout: list[Question]) -> 
     """Observations [H, N, obs_dim] of held-out questions (one strategy call each, made once)."""
     rows = []
     for q in heldout:
-        strategy = await system._strategy(q.question, CallLog()) if system.use_strategy else ""
+        strategy = await system.strategy(q.question, CallLog())
         rows.append(await system.observe(q.question, strategy))
     return torch.stack(rows)
 

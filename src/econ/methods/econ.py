@@ -157,7 +157,7 @@ class EconSystem:
         log = log if log is not None else CallLog()
         start = time.perf_counter()
 
-        strategy = await self._strategy(question, log) if self.use_strategy else ""
+        strategy = await self.strategy(question, log)
         obs = await self.observe(question, strategy)
         actions = self.agents.act(obs.unsqueeze(0), noise_std=noise_std, generator=generator)[0]
 
@@ -225,7 +225,10 @@ class EconSystem:
         assert hist.shape == (n, HISTORY_DIM)
         return torch.cat([shared.cpu(), hist], dim=1)
 
-    async def _strategy(self, question: str, log: CallLog) -> str:
+    async def strategy(self, question: str, log: CallLog) -> str:
+        """The coordinator's method for this question ("" when the strategy is ablated)."""
+        if not self.use_strategy:
+            return ""
         text = ""
         for attempt in range(2):
             comp = await log.chat(
