@@ -9,7 +9,7 @@ from fakes import ScriptedLLM, failing
 
 from econ.config import load_config
 from econ.evaluate import RECORDS, new_run_dir, read_records, run_methods
-from econ.report import wilson_interval
+from econ.report import rolling_mean, wilson_interval
 
 
 def answer_42(messages, params):
@@ -73,6 +73,11 @@ def test_failed_calls_become_error_records_and_the_run_finishes(tmp_path, patch_
     assert summary["cot"]["n"] == len(records)
     for r in errors:
         assert r["correct"] is False and "HTTP 500" in r["error"]
+
+
+def test_rolling_mean_uses_what_exists_at_the_start():
+    assert rolling_mean([2.0, 4.0, 6.0, 8.0], 2) == [2.0, 3.0, 5.0, 7.0]
+    assert rolling_mean([], 3) == []
 
 
 def test_wilson_interval():

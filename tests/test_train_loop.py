@@ -63,6 +63,7 @@ def test_training_updates_networks_and_logs(tmp_path, patch_llm):
     before = torch.tensor([[0.65, 0.75]] * 3)
     after = torch.tensor([[a["temperature"], a["top_p"]] for a in report["actions"]])
     assert not torch.allclose(before, after, atol=1e-4), "training did not move any action"
+    assert (run_dir / "training.png").stat().st_size > 10_000  # three plotted panels, not blank
 
 
 def test_resume_continues_exactly(tmp_path, patch_llm):

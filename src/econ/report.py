@@ -88,3 +88,49 @@ def write_report(run_dir: Path, summary: dict[str, dict], title: str) -> None:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (run_dir / "summary.md").write_text(f"# {title}\n\n{markdown_table(summary)}\n")
     plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title)
+
+
+def rolling_mean(values: list[float], window: int) -> list[float]:
+    """Mean of each value and the up to `window - 1` values before it."""
+    out = []
+    for i in range(len(values)):
+        recent = values[max(0, i + 1 - window) : i + 1]
+        out.append(sum(recent) / len(recent))
+    return out
+
+
+def plot_training(
+    episodes: list[dict], gaps: list[list[float]], path: Path, window: int = 10
+) -> None:
+    """Three panels a reader can check learning against: team reward, each executor's sampled
+    temperature (rolling means, so exploration noise does not hide the drift), and the
+    epsilon-BNE gap on the held-out questions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    played = [e for e in episodes if "actions" in e]  # episodes lost to LLM errors have none
+    steps = [e["episode"] + 1 for e in played]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    axes[0].plot(steps, [e["reward_tot"] for e in played], ".", alpha=0.35, label="episode")
+    axes[0].plot(
+        steps, rolling_mean([e["reward_tot"] for e in played], window), label=f"mean of {window}"
+    )
+    axes[0].set_title("team reward r_tot")
+    n_agents = len(played[0]["actions"]) if played else 0
+    for i in range(n_agents):
+        temps = [e["actions"][i][0] for e in played]
+        axes[1].plot(steps, rolling_mean(temps, window), label=f"executor {i}")
+    axes[1].set_title(f"sampled temperature (mean of {window})")
+    if gaps:
+        axes[2].plot([g[0] for g in gaps], [g[1] for g in gaps], "o-")
+    axes[2].set_title("epsilon-BNE gap (held out)")
+    for ax in axes:
+        ax.set_xlabel("episode")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

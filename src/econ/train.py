@@ -30,10 +30,12 @@ from econ.llm import aclose_all
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog
 from econ.methods.econ import EconResult, EconSystem
+from econ.report import plot_training
 from econ.tasks import Benchmark, Question, get_benchmark, load_questions
 
 CHECKPOINT = "checkpoint"
 EPISODES = "episodes.jsonl"
+TRAINING_PLOT = "training.png"
 
 
 def split_questions(
@@ -145,6 +147,7 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         writer.close()
         await aclose_all()
 
+    plot_training(read_records(episodes_path), stats["gaps"], run_dir / TRAINING_PLOT)
     played = max(1, len(stats["team_rewards"]))
     actions = agents.act(_with_history(heldout_obs, history)).mean(dim=0)
     return {
