@@ -113,10 +113,9 @@ def plot_training(
     played = [e for e in episodes if "actions" in e]  # episodes lost to LLM errors have none
     steps = [e["episode"] + 1 for e in played]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    axes[0].plot(steps, [e["reward_tot"] for e in played], ".", alpha=0.35, label="episode")
-    axes[0].plot(
-        steps, rolling_mean([e["reward_tot"] for e in played], window), label=f"mean of {window}"
-    )
+    rewards = [e["reward_tot"] for e in played]
+    axes[0].plot(steps, rewards, ".", alpha=0.35, label="episode")
+    axes[0].plot(steps, rolling_mean(rewards, window), label=f"mean of {window}")
     axes[0].set_title("team reward r_tot")
     n_agents = len(played[0]["actions"]) if played else 0
     for i in range(n_agents):
