@@ -8,8 +8,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture
 def patch_llm(monkeypatch):
@@ -19,7 +17,7 @@ def patch_llm(monkeypatch):
         def factory(spec, settings=None):
             return fake_or_map[spec] if isinstance(fake_or_map, dict) else fake_or_map
 
-        for mod in ("cot", "self_consistency", "debate", "econ"):
+        for mod in ("cot", "self_consistency", "debate", "econ.system"):
             monkeypatch.setattr(f"econ.methods.{mod}.make_llm", factory)
 
     return patch

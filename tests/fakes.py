@@ -1,15 +1,29 @@
 """A scripted LLM for protocol tests: it answers by a rule and remembers every call.
 
 Only for testing protocol logic (who is called, with what prompt and sampling parameters);
-end-to-end tests use the embedded llama.cpp server.
+end-to-end tests use the embedded llama.cpp server. `FakeServer` below is a real HTTP server
+for the client and fault tests: it speaks the OpenAI chat protocol and misbehaves on cue.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from econ.llm.base import Completion, LLMError
+
+
+class ScriptedCut(str):
+    """A scripted reply that the fake reports as cut off at the token limit."""
 
 
 class ScriptedLLM:
@@ -21,12 +35,22 @@ class ScriptedLLM:
         self.delay = delay
         self.calls: list[dict] = []
 
-    async def chat(self, messages, *, temperature=0.0, top_p=1.0, max_tokens=512, seed=None):
+    async def chat(
+        self,
+        messages,
+        *,
+        temperature=0.0,
+        top_p=1.0,
+        max_tokens=512,
+        seed=None,
+        repetition_penalty=None,
+    ):
         params = {
             "temperature": temperature,
             "top_p": top_p,
             "max_tokens": max_tokens,
             "seed": seed,
+            "repetition_penalty": repetition_penalty,
         }
         self.calls.append({"messages": messages, **params})
         if self.delay:
@@ -40,7 +64,7 @@ class ScriptedLLM:
             completion_tokens=len(text.split()),
             latency_s=self.delay,
             model=self.name,
-            finish_reason="stop",
+            finish_reason="length" if isinstance(text, ScriptedCut) else "stop",
             temperature=temperature,
             top_p=top_p,
             max_tokens=max_tokens,
@@ -53,3 +77,134 @@ def last_user(messages: list[dict]) -> str:
 
 def failing(message: str = "server down") -> LLMError:
     return LLMError(message)
+
+
+# --- a real OpenAI-compatible HTTP server on 127.0.0.1 that misbehaves on purpose -------------
+
+OK_BODY = {
+    "choices": [{"message": {"role": "assistant", "content": "42"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+}
+
+
+@dataclass
+class Trickle:
+    """A 200 reply whose body is sent one byte every `interval_s`; `data=None` never ends."""
+
+    data: bytes | None
+    interval_s: float
+
+
+# A behaviour gets (hit number starting at 1, request headers, request JSON) and returns
+# (status, body) or (status, body, extra headers); a body is JSON-encoded unless it is bytes
+# or a Trickle. Behaviours of one argument pair (hit, headers) are accepted too.
+Behaviour = Callable[..., tuple]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a handler still sleeping for a test never blocks shutdown
+    request_queue_size = 128  # the default backlog of 5 drops connects of many parallel calls
+
+
+class FakeServer:
+    """Threaded HTTP server that records every request and answers with a behaviour."""
+
+    def __init__(self, behaviour: Behaviour):
+        self.behaviour = behaviour
+        self.requests: list[tuple[dict, dict]] = []  # (headers, json body)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        wants_body = len(inspect.signature(behaviour).parameters) >= 3
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer._lock:
+                    outer.requests.append((dict(self.headers), body))
+                    hit = len(outer.requests)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    args = (hit, dict(self.headers), body) if wants_body else (hit, self.headers)
+                    status, payload, *extra = outer.behaviour(*args)
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+                try:
+                    self._reply(status, payload, extra[0] if extra else {})
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeouts, cancelled calls)
+
+            def _reply(self, status: int, payload: object, headers: dict) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                if isinstance(payload, Trickle):
+                    size = len(payload.data) if payload.data is not None else 10**9
+                    self.send_header("Content-Length", str(size))
+                    self.end_headers()
+                    for i in itertools.count():
+                        if payload.data is not None and i >= len(payload.data):
+                            return
+                        byte = payload.data[i : i + 1] if payload.data is not None else b" "
+                        self.wfile.write(byte)
+                        self.wfile.flush()
+                        time.sleep(payload.interval_s)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def hits(self) -> int:
+        return len(self.requests)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextmanager
+def fake_servers() -> Iterator[Callable[[Behaviour], FakeServer]]:
+    """start(behaviour) starts a FakeServer; all are shut down when the block ends."""
+    servers: list[FakeServer] = []
+
+    def start(behaviour: Behaviour) -> FakeServer:
+        servers.append(FakeServer(behaviour))
+        return servers[-1]
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.close()
+
+
+def completion_body(text: str, finish_reason: str = "stop", prompt_tokens: int = 7) -> dict:
+    """A well-formed chat completion body."""
+    return {
+        "choices": [
+            {"message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split())},
+    }
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound and released), for refused connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

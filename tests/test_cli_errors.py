@@ -39,6 +39,7 @@ def econ(*args, cwd=None):
         (["eval", "--resume", "/no/such/run"], "nothing to resume"),
         (["models", "fetch", "nope"], "nope"),
         (["solve", "  "], "question is empty"),
+        (["eval", "--method", "cot", "--limit", "abc"], "Invalid value for '--limit'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):

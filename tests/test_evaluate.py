@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fakes import ScriptedLLM, failing
+from fakes import ScriptedLLM, failing, last_user
 
 from econ.config import load_config
-from econ.evaluate import RECORDS, new_run_dir, read_records, run_methods
+from econ.evaluate import RECORDS, latest_records, new_run_dir, read_records, run_methods
 from econ.report import rolling_mean, wilson_interval
 
 
@@ -86,3 +86,27 @@ def test_wilson_interval():
     lo, hi = wilson_interval(5, 10)
     assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-9
     assert wilson_interval(0, 0) == (0.0, 0.0)
+
+
+def test_an_unexpected_exception_costs_one_question_not_the_run(tmp_path, patch_llm):
+    def reply(messages, params):
+        if "muffins" in last_user(messages):  # demo-01
+            return ValueError("reply nobody foresaw")
+        return "\\boxed{5}"
+
+    patch_llm(ScriptedLLM(reply))
+    cfg, run_dir = make_cfg(tmp_path, limit=3)
+    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    by_id = {r["id"]: r for r in read_records(run_dir / RECORDS)}
+    assert len(by_id) == 3 and summary["cot"]["errors"] == 1
+    error = by_id["demo-01"]["error"]
+    assert error.startswith("internal error: ValueError: reply nobody foresaw (at fakes.py:")
+    assert by_id["demo-01"]["trace"][0]["error"] == "reply nobody foresaw"
+    assert by_id["demo-01"]["calls"] == 1 and by_id["demo-02"]["error"] is None
+
+
+def test_latest_record_per_key_wins():
+    old = {"id": "q1", "method": "cot", "error": "HTTP 500", "n": 1}
+    retry = {"id": "q1", "method": "cot", "error": None, "n": 2}
+    other_epoch = {"id": "q1", "method": "cot", "epoch": 1, "error": None, "n": 3}
+    assert latest_records([old, other_epoch, retry]) == [retry, other_epoch]

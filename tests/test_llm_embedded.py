@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from econ.llm import LLMSettings, aclose_all, make_llm, registry
@@ -81,3 +83,20 @@ def test_one_server_per_model_bound_to_loopback_only(llm):
                 if state == "0A" and local.endswith(":" + port_hex):
                     listeners.append(local)
         assert listeners == [f"0100007F:{port_hex}"]
+
+
+def test_api_key_locks_the_server_to_its_holders(tmp_path, monkeypatch):
+    """Without a key any local process may use the server; with one, only its holders."""
+    if not {m.name: m.installed for m in registry.list_models()}[MODEL]:
+        pytest.skip(f"model not installed; run: econ models fetch {MODEL}")
+    copy = tmp_path / "keyed.gguf"  # another file, so another server than the module's
+    shutil.copy(registry.model_path(MODEL), copy)
+    monkeypatch.setenv("ECON_TEST_EMBED_KEY", "k-0123")
+    keyed = make_llm(
+        f"local:{copy}",
+        LLMSettings(slots=1, ctx_size=512, embedded_api_key_env="ECON_TEST_EMBED_KEY"),
+    )
+    assert run(keyed.chat(QUESTION, max_tokens=4)).completion_tokens > 0
+    body = {"model": "m", "messages": QUESTION, "max_tokens": 4}
+    stranger = httpx.post(f"{keyed.base_url}/chat/completions", json=body, timeout=60)
+    assert stranger.status_code == 401

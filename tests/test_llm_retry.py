@@ -3,94 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fakes import OK_BODY, fake_servers
 
 from econ.errors import UserError
 from econ.llm import LLMError, LLMSettings, OpenAICompatLLM, aclose_all, make_llm
 
-OK_BODY = {
-    "choices": [{"message": {"role": "assistant", "content": "42"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 7, "completion_tokens": 3},
-}
 MESSAGES = [{"role": "user", "content": "What is 6*7?"}]
-
-# A behaviour gets (hit number starting at 1, request headers) and returns (status, body).
-Behaviour = Callable[[int, dict], tuple[int, object]]
-
-
-class FakeServer:
-    """Threaded HTTP server that records every request and answers with a behaviour."""
-
-    def __init__(self, behaviour: Behaviour):
-        self.behaviour = behaviour
-        self.requests: list[tuple[dict, dict]] = []  # (headers, json body)
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer._lock:
-                    outer.requests.append((dict(self.headers), body))
-                    hit = len(outer.requests)
-                    outer.in_flight += 1
-                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
-                try:
-                    status, payload = outer.behaviour(hit, dict(self.headers))
-                finally:
-                    with outer._lock:
-                        outer.in_flight -= 1
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def hits(self) -> int:
-        return len(self.requests)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Behaviour], FakeServer]]:
-    servers: list[FakeServer] = []
-
-    def start(behaviour: Behaviour) -> FakeServer:
-        servers.append(FakeServer(behaviour))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+def serve():
+    with fake_servers() as start:
+        yield start
 
 
 def client(url: str, **settings) -> OpenAICompatLLM:
@@ -165,7 +94,7 @@ def test_timeout_is_retried_then_fails(serve):
 
     server = serve(slow)
     start = time.perf_counter()
-    with pytest.raises(LLMError, match="Timeout after 2 attempts"):
+    with pytest.raises(LLMError, match="no complete response within 0.2 s after 2 attempts"):
         chat(client(server.url, timeout_s=0.2, max_retries=1))
     assert server.hits == 2
     assert time.perf_counter() - start < 1.5

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import torch
-from fakes import ScriptedLLM, last_user
+from fakes import ScriptedCut, ScriptedLLM, last_user
 
 from econ.belief.embedder import Embedder
 from econ.belief.networks import BeliefConfig, EconAgents
@@ -26,21 +26,28 @@ def embedder():
 class FixedAgents:
     """Belief networks replaced by fixed, distinct actions: isolates the protocol under test."""
 
-    def __init__(self, actions):
+    def __init__(self, actions, controls=("temperature", "top_p")):
         self.actions = torch.tensor(actions, dtype=torch.float32)
+        self.control_names = controls
         self.cfg = BeliefConfig(n_agents=len(actions))
 
-    def act(self, obs, noise_std=0.0, generator=None):
+    def act(self, obs):
         assert obs.shape[:2] == (1, len(self.actions))
         return self.actions.unsqueeze(0)
 
 
-def coordinator(commit_answer="7", strategy="Add the two amounts."):
+def coordinator(
+    commit_answer="7", strategy="Add the two amounts.", commit=None, reask="\\boxed{7}"
+):
+    """A scripted coordinator; `commit` replaces the whole commitment text when given."""
+
     def reply(messages, params):
         text = last_user(messages)
-        if "Write a short strategy" in text:
+        if "which quantities to work out" in text:
             return strategy
-        return f"Most solutions add correctly. \\boxed{{{commit_answer}}}"
+        if text.startswith("State only your final answer"):
+            return reask
+        return commit or f"Most solutions add correctly. \\boxed{{{commit_answer}}}"
 
     return ScriptedLLM(reply, name="coord")
 
@@ -66,7 +73,9 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
         assert "EXEC" not in prompt, "an executor saw another executor's response"
         assert "Add the two amounts." in prompt, "the strategy must reach every executor"
         assert (call["temperature"], call["top_p"]) == pytest.approx(tuple(acts[i]))
-        assert result.executors[i].temperature == pytest.approx(acts[i][0])
+        assert call["repetition_penalty"] is None
+        assert result.executors[i].controls["temperature"] == pytest.approx(acts[i][0])
+    assert result.decided_by == "commitment"
     commit_prompt = last_user(coord.calls[-1]["messages"])
     assert all(f"EXEC{i}-TEXT" in commit_prompt for i in range(3))
     assert [c["role"] for c in result.trace].count("coordinator") == 1
@@ -74,9 +83,9 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
 
 def test_untrained_networks_choose_range_midpoints(embedder):
     execs = [executor(i) for i in range(3)]
-    system = EconSystem(
-        coordinator(), execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
-    )
+    controls = {"temperature": (0.1, 1.2), "top_p": (0.5, 1.0)}
+    agents = EconAgents(BeliefConfig(n_agents=3, controls=controls))
+    system = EconSystem(coordinator(), execs, agents, embedder=embedder)
     asyncio.run(system.solve(Q, GSM))
     for ex in execs:
         assert ex.calls[0]["temperature"] == pytest.approx(0.65, abs=1e-3)
@@ -133,7 +142,95 @@ def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
     )
     result = asyncio.run(system.solve(Q, GSM))
     assert [c["role"] for c in result.trace].count("strategy") == 2
-    assert result.strategy == "Add 3 and 4. The"
+    assert result.strategy == "Add 3 and 4."
+
+
+def test_method_only_strategy_is_not_retried(embedder):
+    coord = coordinator(strategy="Add the two amounts to get the final answer.")
+    system = EconSystem(
+        coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
+    )
+    result = asyncio.run(system.solve(Q, GSM))
+    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert result.strategy == "Add the two amounts to get the final answer."
+
+
+def test_cut_strategy_is_trimmed_at_its_last_sentence_without_a_retry(embedder):
+    def reply(messages, params):
+        if "which quantities to work out" in last_user(messages):
+            assert params["max_tokens"] == 50
+            return ScriptedCut("First count the apples Tom has. Then add the ones he bu")
+        return "\\boxed{7}"
+
+    coord = ScriptedLLM(reply, name="coord")
+    system = EconSystem(
+        coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
+    )
+    result = asyncio.run(system.solve(Q, GSM))
+    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert result.strategy == "First count the apples Tom has."
+
+
+def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder):
+    coord = coordinator(
+        commit="Solution 1 and Solution 2 are correct. Solution 3 is also correct.",
+        reask="\\boxed{4.5}",
+    )
+    execs = [executor(i, "4.5") for i in range(3)]
+    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "4.5" and result.decided_by == "reask"
+    assert result.usage["calls"] == 1 + 3 + 2
+    assert [c["max_tokens"] for c in result.trace if c["role"] == "coordinator"][1] <= 64
+
+
+def test_failed_reask_falls_back_to_the_executors_majority(embedder):
+    coord = coordinator(commit="Solution 3 looks best.", reask="I would go with Solution 3.")
+    execs = [executor(0, "7"), executor(1, "7"), executor(2, "3")]
+    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "7" and result.decided_by == "majority"
+    assert result.to_json()["decided_by"] == "majority"
+
+
+def test_configured_controls_reach_the_executor_by_name(embedder):
+    agents = FixedAgents([[0.3, 1.15]], controls=("temperature", "repetition_penalty"))
+    ex = executor(0)
+    system = EconSystem(coordinator(), [ex], agents, embedder=embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    (call,) = ex.calls
+    assert call["temperature"] == pytest.approx(0.3)
+    assert call["repetition_penalty"] == pytest.approx(1.15)
+    assert call["top_p"] == 1.0
+    assert result.executors[0].controls == pytest.approx(
+        {"temperature": 0.3, "repetition_penalty": 1.15}
+    )
+
+
+def test_policy_is_called_per_round_and_steps_record_who_acted(embedder):
+    def dissenter(messages, params):
+        return "On reflection \\boxed{7}" if len(messages) > 1 else "\\boxed{6}"
+
+    execs = [executor(0), executor(1), ScriptedLLM(dissenter, name="exec2")]
+    system = EconSystem(
+        coordinator("7"),
+        execs,
+        EconAgents(BeliefConfig(n_agents=3)),
+        embedder=embedder,
+        bne_rounds=2,
+    )
+    seen = []
+
+    def policy(obs):
+        seen.append(obs)
+        return torch.full((3, 1), 0.2 + 0.5 * len(seen))
+
+    result = asyncio.run(system.solve(Q, GSM, policy=policy))
+    assert len(seen) == 2 and torch.equal(seen[0][:, :384], seen[1][:, :384])
+    assert not torch.equal(seen[0][:, 384:768], seen[1][:, 384:768]), "revision sees the commitment"
+    assert [s.acted for s in result.steps] == [[True] * 3, [False, False, True]]
+    assert result.steps[1].answers == ["7", "7", "7"]
+    assert execs[2].calls[1]["temperature"] == pytest.approx(1.2)
 
 
 def test_vote_ablation_skips_the_commitment_call(embedder):
@@ -176,15 +273,17 @@ def test_embedder_cache_is_bounded_and_order_independent():
 
 def test_checkpoint_for_another_team_size_is_refused(tmp_path):
     from econ.belief.checkpoint import CheckpointError, save_checkpoint
-    from econ.methods.econ import load_team
+    from econ.belief.controls import default_controls
+    from econ.belief.team import load_team
 
+    controls = default_controls()
     save_checkpoint(tmp_path / "checkpoint", EconAgents(BeliefConfig(n_agents=2)), None, {})
-    agents, history = load_team(tmp_path / "checkpoint", 2)
+    agents, history = load_team(tmp_path / "checkpoint", 2, controls)
     assert agents.cfg.n_agents == 2 and history is None
     with pytest.raises(CheckpointError, match="for 2 executors, but the team has 3"):
-        load_team(tmp_path, 3)  # a run directory holding checkpoint/ works too
+        load_team(tmp_path, 3, controls)  # a run directory holding checkpoint/ works too
     with pytest.raises(CheckpointError, match="does not exist"):
-        load_team(tmp_path / "missing", 3)
+        load_team(tmp_path / "missing", 3, controls)
 
 
 def test_heterogeneous_team_is_accounted_per_model(embedder):

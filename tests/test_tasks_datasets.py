@@ -1,4 +1,6 @@
-"""Loading questions from the shared benchmark files, the packaged demo set, and the hub."""
+"""Loading questions from local files in the public record formats, the packaged demo set, and
+the hub. The local files are tests/fixtures/: invented rows with the hard cases of the real ones,
+so the tests pass on any clone."""
 
 import json
 import sys
@@ -10,88 +12,93 @@ import pytest
 from econ.errors import UserError
 from econ.tasks import Question, get_benchmark, load_questions
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = {
-    "gsm8k": DATA / "gsm8k" / "test-first300.jsonl",
-    "gsm-hard": DATA / "gsm-hard" / "test-first200.jsonl",
-    "svamp": DATA / "svamp" / "test-first300.jsonl",
-    "math500": DATA / "math500" / "test-first200.jsonl",
-    "strategyqa": DATA / "strategyqa" / "dev.jsonl",
-}
-COUNTS = {"gsm8k": 300, "gsm-hard": 200, "svamp": 300, "math500": 200, "strategyqa": 229}
+FIXTURES = Path(__file__).parent / "fixtures"
+COUNTS = {"gsm8k": 4, "gsm-hard": 3, "svamp": 4, "math500": 4, "strategyqa": 3}
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
-def test_shared_files_load_whole_with_unique_ids(name):
-    questions = load_questions(name, FILES[name])
+def fixture(name: str) -> Path:
+    return FIXTURES / f"{name}.jsonl"
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_files_load_whole_with_unique_ids(name):
+    questions = load_questions(name, fixture(name))
     assert len(questions) == COUNTS[name]
     assert len({q.id for q in questions}) == len(questions)
     assert all(q.benchmark == name and q.question and q.gold for q in questions)
 
 
-def test_gsm8k_first_rows():
-    first, second = load_questions("gsm8k", FILES["gsm8k"], limit=2)
+def test_gsm8k_rows():
+    first, second = load_questions("gsm8k", fixture("gsm8k"), limit=2)
     assert first == Question(
         id="gsm8k-0",
-        question=first.question,
-        gold="18",
+        question="Priya\u2019s bakery fills 14 trays with 9 rolls each and sells 100 rolls before"
+        " noon. How many rolls are left?",
+        gold="26",
         benchmark="gsm8k",
     )
-    assert first.question.startswith("Janet\u2019s ducks lay 16 eggs per day.")
-    assert (second.id, second.gold) == ("gsm8k-1", "3")
+    assert (second.id, second.gold) == ("gsm8k-1", "1080")
 
 
-def test_gsm8k_train_split_has_comma_golds_and_line_separators():
-    """train.jsonl holds U+2028 inside records and golds such as "1,080"."""
-    questions = load_questions("gsm8k", DATA / "gsm8k" / "train.jsonl", split="train")
-    assert len(questions) == 7473
-    assert [q.gold for q in questions[:2]] == ["72", "10"]
-    assert all("," not in q.gold and float(q.gold) == float(q.gold) for q in questions)
-
-
-def test_gsm_hard_first_rows():
-    questions = load_questions("gsm-hard", FILES["gsm-hard"], limit=8)
-    assert [q.gold for q in questions[:2]] == ["-9867630", "3431580"]
-    assert questions[1].question.startswith("A robe takes 2287720 bolts")
-    assert float(questions[7].gold) == pytest.approx(3244047.0999999996, rel=1e-12)
-    assert [q.id for q in questions[:2]] == ["gsm-hard-0", "gsm-hard-1"]
-
-
-def test_svamp_first_rows():
-    first, second, third = load_questions("svamp", FILES["svamp"], limit=3)
-    assert first.id == "chal-1" and first.gold == "51"
-    assert first.question == (
-        "Each pack of dvds costs 76 dollars. If there is a discount of 25 dollars on each pack"
-        " How much do you have to pay to buy each pack?"
+def test_gsm8k_comma_golds_and_line_separators_inside_records():
+    """U+2028 inside a record must not split it (str.splitlines would), and "1,080" is 1080."""
+    path = fixture("gsm8k")
+    assert path.read_text(encoding="utf-8").count("\u2028") == 2
+    questions = load_questions("gsm8k", path)
+    assert [q.gold for q in questions] == ["26", "1080", "12500", "1750"]
+    assert questions[1].question == (
+        "A library has 3 shelves of 360 books each.\u2028How many books are on the shelves?"
     )
-    assert (second.id, second.gold) == ("chal-2", "1")
-    assert (third.id, third.gold) == ("chal-3", "17")
 
 
-def test_math500_first_rows():
-    questions = load_questions("math500", FILES["math500"], limit=3)
-    golds = [r"\left( 3, \frac{\pi}{2} \right)", "p - q", r"\frac{14}{3}"]
+def test_gsm_hard_negative_and_float_golds():
+    questions = load_questions("gsm-hard", fixture("gsm-hard"))
+    assert [q.id for q in questions] == ["gsm-hard-0", "gsm-hard-1", "gsm-hard-2"]
+    assert questions[0].gold == "-10123455"
+    assert questions[0].question.startswith("A warehouse starts the year owing 2345678")
+    assert float(questions[1].gold) == pytest.approx(5061724.699999999, rel=1e-12)
+    assert questions[2].gold == "2456789"
+
+
+def test_svamp_joins_body_and_question():
+    first, second, third = load_questions("svamp", fixture("svamp"), limit=3)
+    assert first.id == "chal-901" and first.gold == "35"
+    assert first.question == (
+        "A bus carries 48 passengers. At the first stop 13 passengers get off."
+        " How many passengers are left on the bus?"
+    )
+    assert (second.id, second.gold) == ("chal-902", "2.5")
+    assert (third.id, third.gold) == ("chal-903", "43")
+
+
+def test_math500_latex_golds():
+    questions = load_questions("math500", fixture("math500"))
+    golds = [r"\left( 4, \pi \right)", "a + b", r"\frac{7}{3}", r"\sqrt{5}"]
     assert [q.gold for q in questions] == golds
-    assert questions[0].question.startswith("Convert the point $(0,3)$")
+    assert questions[0].question.startswith("Convert the point $(-4,0)$")
     assert questions[2].id == "math500-2"
 
 
-def test_strategyqa_first_rows():
-    first, second = load_questions("strategyqa", FILES["strategyqa"], limit=2)
-    assert (first.id, first.gold) == ("e0044a7b4d146d611e73", "no")
-    assert (second.id, second.gold) == ("c69397b4341b65ed080f", "yes")
-    assert first.question.startswith("Will the Albany in Georgia")
+def test_strategyqa_boolean_golds():
+    questions = load_questions("strategyqa", fixture("strategyqa"))
+    assert [(q.id, q.gold) for q in questions] == [
+        ("a1f3c9e07b2d4c5e6f10", "yes"),
+        ("b27e4d10c3a95f8e1d22", "no"),
+        ("c3907b5a2e14d6f0a833", "yes"),
+    ]
+    assert questions[1].question.startswith("Would a penguin need a passport")
 
 
 def test_limit_takes_first_rows_in_file_order():
-    whole = load_questions("svamp", FILES["svamp"])
-    assert load_questions("svamp", FILES["svamp"], limit=5) == whole[:5]
-    assert load_questions("svamp", str(FILES["svamp"]), limit=0) == []
-    assert len(load_questions("svamp", FILES["svamp"], limit=10_000)) == 300
+    path = fixture("svamp")
+    whole = load_questions("svamp", path)
+    assert load_questions("svamp", path, limit=2) == whole[:2]
+    assert load_questions("svamp", str(path), limit=0) == []
+    assert load_questions("svamp", path, limit=10_000) == whole
 
 
 def test_ids_are_stable_across_loads():
-    path = FILES["math500"]
+    path = fixture("math500")
     assert load_questions("math500", path) == load_questions("math500", path)
 
 

@@ -93,7 +93,9 @@ def test_format_number(value, text):
         ("**Answer:** $1,250.50", "1250.5"),
         ("The final answer is 18 dollars per day.", "18"),
         ("So the answer is 3 + 4 = 7.", "7"),
-        ("I think the answer is 5, and 10 was wrong.", "5"),
+        ("The answer is 5, and 10 was wrong.", "5"),
+        # a hedge inside a sentence is not an answer: the bare fallback reads the last number
+        ("I think the answer is 5, and 10 was wrong.", "10"),
         ("She makes 9 * 2 = $18 every day.", "18"),
         ("It rose 20% to 60 cm.", "60"),
         ("It is 2.50.", "2.5"),
@@ -163,3 +165,77 @@ def test_extract_math_keeps_latex(response, expected):
 )
 def test_extract_mixed_demo(response, expected):
     assert DEMO.extract(response) == expected
+
+
+# ---- failure classes seen in real model output (cases written for these tests) -------------
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        # a leading verdict wins over yes/no words in the explanation after it
+        ("Yes. Penguins cannot fly, but no bird is false about it.", "yes"),
+        ("No, because a true octopus has no bones.", "no"),
+        ("**No**\n\nIt is true that yes-men exist, but...", "no"),
+        ("Final answer - Yes\n\nExplanation: no mammal lays eggs? False, the platypus does.", "yes"),
+        ("Answer: No. True, some of them do; yes, rarely.", "no"),
+        # prose that mentions an answer is not an answer phrase
+        ("One might think the answer is yes, but salt water freezes lower. So: no.", "no"),
+        # an explicit phrase still beats the leading verdict
+        ("Yes at first. Thinking again, the answer is no.", "no"),
+    ],
+)
+def test_yesno_verdicts(response, expected):
+    assert YESNO.extract(response, "stop") == expected
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        # explicit answer followed by a check, a parenthetical, a year or a note
+        ("The answer is 18 (= 9 eggs x $2).", "18"),
+        ("So the answer is 18.\n\nCheck: 16 - 3 - 4 = 9 eggs, 9 x 2 = 18. Prices as of 2023.", "18"),
+        ("Final answer: 42\n\nNote: this assumes 365 days in 2021.", "42"),
+        ("#### 72", "72"),
+        ("She earns 36 a week.\n#### 36\nThat is 4 weeks of 9.", "36"),
+        # headings and prose around the word "answer"
+        ("Let's work out the answer:\nFirst she buys 3, then 4 more, so 7.", "7"),
+        ("The answer is found by adding 12 and 30, which gives 42.", "42"),
+        ("The answer is not 20 but 18", "18"),
+        # signs behind currency
+        ("She lost -$42 on the deal.", "-42"),
+        ("The answer is -$9,867,630.", "-9867630"),
+        (r"The total change is -\$15.", "-15"),
+    ],
+)
+def test_explicit_numeric_answers(response, expected):
+    assert GSM.extract(response, "stop") == expected
+
+
+def test_cut_off_response_without_explicit_answer_has_none():
+    cut = "First 16 - 3 = 13, then 13 - 4 = 9, then 9 * 2 = 18, and then again 18"
+    assert GSM.extract(cut, "length") is None
+    assert GSM.extract(cut, "stop") == "18"
+    assert GSM.extract(r"So \boxed{18}. Let me double check 9 * 2 = 1", "length") == "18"
+    assert YESNO.extract("Let us think: yes, whales", "length") is None
+    assert MATH.extract("We get $2\\sqrt{3}$ and then", "length") is None
+
+
+def test_explicit_only_ignores_commentary():
+    commentary = "Solution 1 and Solution 2 are correct. Solution 3 is also correct."
+    assert GSM.extract(commentary, "stop", explicit_only=True) is None
+    assert GSM.extract(commentary + " The answer is 4.5.", "stop", explicit_only=True) == "4.5"
+    assert YESNO.extract("Yes. All three agree.", "stop", explicit_only=True) == "yes"
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ("The final answer is:\n\\[ \\frac{14}{3} \\]", r"\frac{14}{3}"),
+        ("Final answer: \\( x^2 + 1 \\)", "x^2 + 1"),
+        ("So the side is $2\\sqrt{3}$.", r"2\sqrt{3}"),
+        ("Thus the length is $2\\sqrt{3}$ units, since 12 = 4 * 3.", r"2\sqrt{3}"),
+    ],
+)
+def test_math_unboxed_latex(response, expected):
+    assert MATH.extract(response, "stop") == expected

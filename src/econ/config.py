@@ -2,20 +2,24 @@
 
 Unknown keys are errors (pydantic `extra="forbid"`), so a typo never silently does nothing.
 The resolved config is saved with each run; it holds the *name* of the API-key variable,
-never a key.
+never a key, and model URLs with any user:password replaced by ***.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from econ.belief.controls import Controls, check_controls, default_controls
+from econ.belief.early_stop import EarlyStopConfig
 from econ.belief.learner import LearnerConfig
 from econ.errors import UserError
-from econ.llm import LLMSettings
+from econ.llm import LLMSettings, redact_spec
 from econ.llm.registry import DEFAULT_MODEL
 
 
@@ -41,8 +45,15 @@ class EconConfig(Strict):
     n_executors: int = Field(3, ge=1)
     group_size: int = Field(3, ge=1)
     bne_rounds: int = Field(0, ge=0)
-    strategy_max_tokens: int = Field(70, ge=8)
+    strategy_max_tokens: int = Field(50, ge=8)
     checkpoint: str | None = None
+    controls: Controls = Field(default_factory=default_controls)
+
+    @field_validator("controls")
+    @classmethod
+    def _check_controls(cls, controls: Controls) -> Controls:
+        """The executors' action space: allowed names, ranges with low < high, order kept."""
+        return check_controls(controls)
 
     @model_validator(mode="after")
     def _executors_match(self) -> EconConfig:
@@ -54,7 +65,8 @@ class EconConfig(Strict):
 
 
 class TrainConfig(Strict):
-    """Online training (SPEC 4.4-4.6). `learner` holds the optimisation settings."""
+    """Online training (SPEC 4.4-4.6). `learner` holds the optimisation and exploration
+    settings, `early_stop` when a run may end before `episodes`."""
 
     episodes: int = Field(100, ge=1)
     checkpoint_every: int = Field(5, ge=1)
@@ -63,11 +75,7 @@ class TrainConfig(Strict):
     alpha: tuple[float, float, float] = (0.4, 0.4, 0.2)
     dynamic_alpha: bool = False
     alpha_eta: float = Field(1e-3, gt=0)
-    early_stop: bool = True
-    early_stop_gap: float = Field(0.05, ge=0)
-    early_stop_checks: int = Field(3, ge=1)
-    plateau_window: int = Field(20, ge=2)
-    plateau_delta: float = Field(0.01, ge=0)
+    early_stop: EarlyStopConfig = EarlyStopConfig()
     learner: LearnerConfig = LearnerConfig()
 
     @model_validator(mode="after")
@@ -83,13 +91,23 @@ class RunSpec(Strict):
     benchmark: str = "demo"
     data: str | None = None
     limit: int | None = Field(None, ge=1)
+    # Every question is answered this many times, epoch k with seed + k * EPOCH_SEED_STRIDE.
+    epochs: int = Field(1, ge=1)
     methods: list[str] = ["cot"]
+
+
+# Seed offset between epochs: far above the offsets methods add within a question
+# (debate adds 1000 per round), so no two epochs ever share a seed.
+EPOCH_SEED_STRIDE = 1_000_000
 
 
 class RunConfig(Strict):
     model: str = f"local:{DEFAULT_MODEL}"
     max_tokens: int = Field(512, ge=1)
-    concurrency: int = Field(4, ge=1)
+    # Requests in flight per endpoint (`--concurrency`), the one concurrency setting; None: the
+    # backend's default, the embedded server's slot count (llm.slots) or 64 for openai: servers.
+    # A run keeps as many questions in flight as its busiest endpoint takes requests.
+    concurrency: int | None = Field(None, ge=1)
     seed: int = 0
     llm: LLMSettings = LLMSettings()
     self_consistency: SelfConsistencyConfig = SelfConsistencyConfig()
@@ -97,6 +115,30 @@ class RunConfig(Strict):
     econ: EconConfig = EconConfig()
     train: TrainConfig = TrainConfig()
     run: RunSpec = RunSpec()
+    # Written by econ when a run starts (package, git commit, Python/torch/xllamacpp
+    # versions, model files' sha256), to say what produced the records; not a setting.
+    provenance: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_llm_concurrency(cls, data: Any) -> Any:
+        """Configs saved before `concurrency` became the one setting also hold
+        llm.concurrency; the top-level value wins, the other only fills in when it is absent."""
+        if isinstance(data, dict) and isinstance(data.get("llm"), dict):
+            llm = dict(data["llm"])
+            legacy = llm.pop("concurrency", None)
+            data = {**data, "llm": llm}
+            if data.get("concurrency") is None and legacy is not None:
+                data["concurrency"] = legacy
+        return data
+
+    @model_validator(mode="after")
+    def _share_concurrency(self) -> RunConfig:
+        """Backends are built from `llm` alone, so it carries the run's concurrency."""
+        if self.concurrency is None:
+            self.concurrency = self.llm.concurrency  # an LLMSettings object passed in code
+        self.llm = self.llm.model_copy(update={"concurrency": self.concurrency})
+        return self
 
     def executor_models(self) -> list[str]:
         return self.econ.executors or [self.model] * self.econ.n_executors
@@ -109,6 +151,10 @@ class RunConfig(Strict):
         return list(dict.fromkeys([self.model, self.coordinator_model(), *self.executor_models()]))
 
 
+# Last line of every saved config.yaml: a file without it was cut off (or not written by econ).
+END_MARKER = "# end of econ config"
+
+
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read YAML (if given), apply dotted-key overrides such as {"debate.rounds": 2}, validate."""
     data: dict[str, Any] = {}
@@ -116,20 +162,44 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         p = Path(path)
         if not p.is_file():
             raise UserError(f"config file not found: {p}")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise UserError(f"config file {p} is not valid YAML: {one_line(str(e))}") from e
-        if not isinstance(data, dict):
-            raise UserError(f"config file {p} must hold a mapping at the top level")
+        data = _parse_yaml(_read_text(p), p)
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
         node = data
         *parents, leaf = dotted.split(".")
-        for key in parents:
+        for depth, key in enumerate(parents):
             node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                where = ".".join(parents[: depth + 1])
+                raise UserError(
+                    f"invalid config: {where}: must be a mapping, got {type(node).__name__} "
+                    f"{node!r}"
+                )
         node[leaf] = value
+    return _validate(data)
+
+
+def _read_text(p: Path) -> str:
+    try:
+        return p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"config file {p} is not UTF-8 text (bad byte at offset {e.start})") from e
+    except OSError as e:
+        raise UserError(f"cannot read config file {p}: {e.strerror}") from e
+
+
+def _parse_yaml(text: str, p: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {p} is not valid YAML: {one_line(str(e))}") from e
+    if not isinstance(data, dict):
+        raise UserError(f"config file {p} must hold a mapping at the top level")
+    return data
+
+
+def _validate(data: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:
@@ -138,8 +208,65 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         raise UserError(f"invalid config: {where}: {err['msg']}") from e
 
 
+def load_saved_config(path: Path) -> RunConfig:
+    """A run's own config.yaml, refused unless it is complete.
+
+    A truncated file can still be valid YAML whose missing keys take their defaults (a
+    debate run resumed as cot on demo questions), so it must end with END_MARKER. Files
+    saved before the marker existed are accepted when every section and the run's
+    benchmark and methods are there.
+    """
+    text = _read_text(path)
+    data = _parse_yaml(text, path)
+    if text.rstrip().splitlines()[-1:] != [END_MARKER]:
+        run = data.get("run")
+        legacy_complete = (
+            "provenance" not in data
+            and all(key in data for key in ("model", "llm", "econ", "train", "run"))
+            and isinstance(run, dict)
+            and {"benchmark", "methods"} <= run.keys()
+        )
+        if not legacy_complete:
+            raise UserError(f"{path} is incomplete (cut off or not written by econ)")
+    try:
+        return _validate(data)
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
+
+
 def save_config(cfg: RunConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    """Write the config atomically (temp file, fsync, rename), model URLs' credentials redacted.
+
+    A crash leaves the old file or the new one, never a torn one that `--resume` would read.
+    """
+    data = cfg.model_dump(mode="json")
+    data["model"] = redact_spec(cfg.model)
+    if cfg.econ.coordinator:
+        data["econ"]["coordinator"] = redact_spec(cfg.econ.coordinator)
+    if cfg.econ.executors:
+        data["econ"]["executors"] = [redact_spec(s) for s in cfg.econ.executors]
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + END_MARKER + "\n"
+    write_atomically(path, text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old bytes or the new, never a mix."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; run files are ordinary files
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def one_line(text: str) -> str:

@@ -12,19 +12,25 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-FIELDS = ("obs", "actions", "rewards", "reward_tot", "commit_emb", "commit_correct")
+FIELDS = ("obs", "actions", "acted", "rewards", "reward_tot", "commit_emb", "commit_correct")
 
 
 @dataclass
 class Transition:
-    """One question's outcome: observations, the actions taken, rewards and the commitment."""
+    """One round of one question: observations, the actions taken, rewards and the commitment.
+
+    `acted` marks the executors that acted in this round (all of them in round 0; in a stage-2
+    round only those that revised). The others' rows are kept, since the mixer needs every Q_i,
+    but their action was chosen in an earlier round, so their own critic is not fitted to it.
+    """
 
     obs: Tensor  # [N, obs_dim]
-    actions: Tensor  # [N, 2] as (temperature, top_p)
+    actions: Tensor  # [N, A] real control values, as sent
     rewards: Tensor  # [N]
     reward_tot: float
     commit_emb: Tensor  # [embed_dim], phi(C), target of L_SD
     commit_correct: float  # target of the belief head's BCE
+    acted: Tensor | None = None  # [N] bool; None means every executor acted
 
 
 @dataclass
@@ -32,7 +38,8 @@ class Batch:
     """A minibatch: each Transition field stacked along a leading batch dimension."""
 
     obs: Tensor  # [B, N, obs_dim]
-    actions: Tensor  # [B, N, 2]
+    actions: Tensor  # [B, N, A]
+    acted: Tensor  # [B, N], 1.0 where the executor acted
     rewards: Tensor  # [B, N]
     reward_tot: Tensor  # [B]
     commit_emb: Tensor  # [B, embed_dim]
@@ -58,6 +65,7 @@ class ReplayBuffer:
         row = {
             "obs": t.obs,
             "actions": t.actions,
+            "acted": torch.ones(len(t.rewards)) if t.acted is None else t.acted,
             "rewards": t.rewards,
             "reward_tot": torch.tensor(float(t.reward_tot)),
             "commit_emb": t.commit_emb,
@@ -83,6 +91,15 @@ class ReplayBuffer:
             raise ValueError(f"cannot sample {batch_size} from a buffer of {self._size}")
         idx = torch.randperm(self._size, generator=self.generator)[:batch_size]
         return Batch(**{k: self._data[k][idx].to(device) for k in FIELDS})
+
+    def reward_std(self) -> float:
+        """Standard deviation of the stored per-executor rewards of executors that acted: the
+        scale a relative equilibrium gap is measured in (0.0 while fewer than two are stored)."""
+        if not self._data:
+            return 0.0
+        acted = self._data["acted"][: self._size] > 0
+        rewards = self._data["rewards"][: self._size][acted]
+        return rewards.std().item() if rewards.numel() > 1 else 0.0
 
     def state_dict(self) -> tuple[dict[str, Tensor], dict[str, int]]:
         """(tensors, metadata): the filled rows, the sampling RNG state, capacity and position."""

@@ -149,7 +149,7 @@ def load_checkpoint(
                 "alpha": counters["alpha"],
             }
         )
-    except (KeyError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(
             f"checkpoint {path}: learner state does not fit: {first_line}"
@@ -223,6 +223,14 @@ def _read_state(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path}: unknown format in {STATE}")
     if not isinstance(meta.get("sha256"), dict) or "user" not in meta:
         raise CheckpointError(f"checkpoint {path}: {STATE} lacks file hashes or user state")
+    # state.json itself has no checksum, so a hand-edited or damaged value must fail here,
+    # not as a TypeError deep inside loading.
+    expected = {"belief_config": dict, "user": dict, "learner_config": (dict, type(None))}
+    if meta.get("learner_config") is not None:
+        expected.update({"reward_weights": dict, "learner": dict})
+    for key, kind in expected.items():
+        if not isinstance(meta.get(key), kind):
+            raise CheckpointError(f"checkpoint {path}: {STATE} field {key!r} has the wrong type")
     return meta
 
 

@@ -45,6 +45,12 @@ class AgentHistory:
             "agreements": [list(d) for d in self.agreements],
         }
 
+    def refresh(self, obs: torch.Tensor) -> torch.Tensor:
+        """Observations [..., N, obs_dim] with their history features (the last HISTORY_DIM
+        columns) replaced by the current ones: how stored questions look to the agents now."""
+        hist = self.features().to(obs.device, obs.dtype)
+        return torch.cat([obs[..., :-HISTORY_DIM], hist.expand(*obs.shape[:-1], -1)], dim=-1)
+
     @classmethod
     def from_state(cls, state: dict) -> AgentHistory:
         h = cls(len(state["rewards"]), state["window"])

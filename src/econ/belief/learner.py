@@ -2,25 +2,40 @@
 
 Every update draws one minibatch from the replay buffer and takes ONE backward pass through
 
-    L = L_TD_tot + sum_i L_TD_i + lambda_sd L_SD + lambda_m L_m + L_actor + lambda_b L_belief
+    L = L_TD_tot + sum_i L_TD_i + lambda_sd L_SD + lambda_m L_m + L_actor + L_bound
+        + lambda_b L_belief
 
 - L_TD_i, L_TD_tot fit each critic Q_i(b_i, e_i) and the mixed Q_tot to the observed rewards
-  (one-step bandit targets: each question is one episode).
+  (one-step bandit targets: each round of a question is one step). An executor that did not act
+  in a round (stage 2) has no L_TD_i term there: its action was chosen in an earlier round.
 - L_SD pulls the projection F_i of the team's actions and group representation E towards the
   commitment's embedding phi(C), so E has to carry what the team will commit to.
-- L_m ties each Q_i to its share of the (stop-gradient) Q_tot.
+- L_m ties each Q_i to stopgrad(Q_tot). The team reward is r_tot = mean_i r_i, so Q_tot
+  estimates the mean of the Q_i and each Q_i's consistent target is Q_tot itself (Q_tot / N
+  would be the target if r_tot were the sum; pulling towards it biased every Q_i down).
 - L_actor = -sum_i Q_i(b_i, mu_i(b_i)) trains the action heads through a *frozen* critic: its
   weights enter as constants and the belief is detached, so the actor can only raise Q by
-  changing the action, not by editing the critic or the belief state (which the critic, mixer,
-  L_SD and belief losses shape). The action heads get their own, smaller learning rate
-  (`actor_lr`): Adam moves every weight by about lr per step, so a 128-wide head at the critic's
-  lr would jump to a saturated sigmoid before the critic knows anything (measured on the
-  bandit test: agents stuck at the range ends).
+  changing the action, not by editing the critic or the belief state.
+- L_bound = sum (|z| - actor_bound)_+^2 on the action head's pre-sigmoid output z keeps the policy
+  off the range ends: a saturated sigmoid has no gradient, so an actor pushed there by one noisy
+  critic slope never comes back (measured: agents stuck at a random range end).
 - L_belief makes b_i a belief about co-agents: predict the others' mean action (MSE) and whether
   the commitment will be correct (BCE).
+
+The critic's heads carry L2 weight decay (`critic_weight_decay`): an unregularised critic
+extrapolates steep slopes over actions it never saw, which both drives the actor where there is
+no data and inflates the equilibrium gap (see `epsilon_gap`).
+
+Exploration is Gaussian in normalised action units, reflected at the range ends, with a
+standard deviation annealed linearly from `noise_std` to `noise_std_final` over
+`noise_decay_episodes` episodes: wide at first, so the critic sees enough of the slope to
+estimate it, then narrower, so the played actions approach the policy.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -29,26 +44,32 @@ from torch import Tensor
 
 from econ.belief.buffer import ReplayBuffer, Transition
 from econ.belief.networks import EconAgents
-from econ.belief.rewards import Alpha, RewardWeights, agent_rewards, update_alpha
+from econ.belief.rewards import Alpha, RewardWeights, update_alpha
 
 
 class LearnerConfig(BaseModel):
-    """Optimisation settings of the online learner."""
+    """Optimisation, exploration and equilibrium-measurement settings of the online learner."""
 
     model_config = ConfigDict(extra="forbid")
 
     lr: float = Field(1e-3, gt=0)
-    actor_lr: float = Field(1e-4, gt=0)
+    actor_lr: float = Field(1e-2, gt=0, description="SGD step of the action heads")
+    actor_momentum: float = Field(0.0, ge=0, lt=1)
+    critic_grad_penalty: float = Field(0.0, ge=0)
     batch_size: int = Field(16, ge=1)
     buffer_size: int = Field(256, ge=1)
-    update_every: int = Field(4, ge=1)
+    updates_per_episode: int = Field(4, ge=1, description="update-to-data ratio")
     grad_clip: float = Field(1.0, gt=0)
     lambda_sd: float = Field(0.1, ge=0)
     lambda_m: float = Field(0.1, ge=0)
     lambda_b: float = Field(0.1, ge=0)
-    noise_std: float = Field(0.1, ge=0)
-    gap_grid: int = Field(5, ge=2)
-    seed: int = 0
+    critic_weight_decay: float = Field(1e-2, ge=0)
+    actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
+    noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
+    noise_std_final: float = Field(0.1, ge=0)
+    noise_decay_episodes: int = Field(200, ge=1)
+    trust_region: float = Field(2.0, gt=0, description="gap deviations: +- this many stds")
+    gap_grid: int = Field(5, ge=2, description="deviation grid points per control")
     device: str = "cpu"
 
     @model_validator(mode="after")
@@ -58,128 +79,196 @@ class LearnerConfig(BaseModel):
         return self
 
 
-class Learner:
-    """Owns the optimiser, replay buffer, exploration RNG and current reward weights."""
+@dataclass(frozen=True)
+class Gap:
+    """The epsilon-BNE gap on a batch of observations, absolute and in reward standard deviations."""
 
-    def __init__(self, agents: EconAgents, cfg: LearnerConfig, rewards: RewardWeights) -> None:
+    absolute: float
+    relative: float
+
+
+class Learner:
+    """Owns the optimiser, replay buffer, exploration RNG, schedule and current reward weights."""
+
+    def __init__(
+        self, agents: EconAgents, cfg: LearnerConfig, rewards: RewardWeights, seed: int = 0
+    ) -> None:
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.agents = agents.to(self.device)
         self.reward_weights = rewards
         self.alpha: Alpha = tuple(rewards.alpha)
-        actor = self.agents.actor_parameters()
-        actor_ids = {id(p) for p in actor}
-        rest = [p for p in self.agents.parameters() if id(p) not in actor_ids]
-        # fused: one kernel per step instead of a dozen small ops per parameter (~3x faster here)
-        self.optimizer = torch.optim.Adam(
-            [{"params": rest, "lr": cfg.lr}, {"params": actor, "lr": cfg.actor_lr}], fused=True
+        self.optimizer = torch.optim.Adam(self._param_groups(), fused=True)
+        self.actor_optimizer = torch.optim.SGD(
+            agents.actor_parameters(), lr=cfg.actor_lr, momentum=cfg.actor_momentum
         )
-        self.buffer = ReplayBuffer(cfg.buffer_size, seed=cfg.seed)
-        self.noise_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.buffer = ReplayBuffer(cfg.buffer_size, seed=seed)
+        self.noise_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.updates = 0
-        self.added = 0
-        n = agents.cfg.n_agents
+        self.episodes = 0
+        n, a = agents.cfg.n_agents, agents.cfg.action_dim
         # others[i, j] = 1/(N-1) for j != i: averages the other agents' actions in one matmul
         others = (torch.ones(n, n) - torch.eye(n)) / max(n - 1, 1)
         self._others = others.to(self.device)
-        grid = torch.linspace(0.0, 1.0, cfg.gap_grid)
-        self._grid = torch.cartesian_prod(grid, grid).to(self.device)  # [K, 2] normalised
+        axis = torch.linspace(-1.0, 1.0, cfg.gap_grid)
+        offsets = torch.cartesian_prod(*[axis] * a).reshape(-1, a)  # [K, A], in trust-region units
+        self._offsets = offsets.to(self.device)
 
-    # --- acting and rewarding ---------------------------------------------------------------
+    def _param_groups(self) -> list[dict]:
+        """Adam's groups: critic heads (with weight decay), then everything else but the actor.
 
+        fused Adam: one kernel per step instead of a dozen small ops per parameter (~3x faster).
+        """
+        cfg, agents = self.cfg, self.agents
+        critic = agents.critic_parameters()
+        taken = {id(p) for p in [*agents.actor_parameters(), *critic]}
+        rest = [p for p in agents.parameters() if id(p) not in taken]
+        return [
+            {"params": rest, "lr": cfg.lr, "weight_decay": 0.0},
+            {"params": critic, "lr": cfg.lr, "weight_decay": cfg.critic_weight_decay},
+        ]
+
+    # --- acting -----------------------------------------------------------------------------
+
+    @property
+    def noise_std(self) -> float:
+        """Exploration std now: linear from noise_std to noise_std_final over the decay episodes."""
+        cfg = self.cfg
+        frac = min(1.0, self.episodes / cfg.noise_decay_episodes)
+        return cfg.noise_std + frac * (cfg.noise_std_final - cfg.noise_std)
+
+    @torch.no_grad()
     def explore(self, obs: Tensor) -> Tensor:
-        """Training-time actions [B, N, 2]: the policy plus exploration noise (cfg.noise_std)."""
-        return self.agents.act(obs.to(self.device), self.cfg.noise_std, self.noise_generator)
+        """Training-time actions [B, N, A] in real units: the policy plus Gaussian noise.
+
+        The noise is reflected at the range ends rather than clamped, so a policy near an end
+        still explores a spread of values instead of piling its samples onto the end itself.
+        """
+        agents = self.agents
+        u = agents.policy(agents.beliefs(obs.to(self.device)))
+        noise = torch.randn(u.shape, generator=self.noise_generator, device=u.device, dtype=u.dtype)
+        u = _reflect(u + self.noise_std * noise)
+        return agents.denormalise(u)
 
     @torch.no_grad()
     def q_values(self, obs: Tensor, actions: Tensor) -> Tensor:
-        """Critic values Q_i(b_i, e_i) [B, N] for raw (temperature, top_p) actions."""
+        """Critic values Q_i(b_i, e_i) [B, N] for real-unit actions."""
         b = self.agents.beliefs(obs.to(self.device))
         return self.agents.q_values(b, self.agents.normalise(actions.to(self.device)))
 
-    def rewards(
-        self,
-        obs: Tensor,
-        actions: Tensor,
-        agree: list[bool],
-        cos_sims: list[float],
-        agent_correct: list[bool],
-        team_correct: bool,
-    ) -> tuple[list[float], dict[str, list[float]]]:
-        """r_i with the current alpha for one question (obs [N, obs_dim], actions [N, 2]).
-
-        With dynamic weights, alpha then takes its step against this question's critic values.
-        """
-        r, components = agent_rewards(agree, cos_sims, agent_correct, team_correct, self.alpha)
-        if self.reward_weights.dynamic:
-            q = self.q_values(obs.unsqueeze(0), actions.unsqueeze(0))[0].tolist()
-            self.alpha = update_alpha(self.alpha, components, q, self.reward_weights.eta)
-        return r, components
+    def step_alpha(
+        self, obs: Tensor, actions: Tensor, components: dict[str, list[float]]
+    ) -> None:
+        """With dynamic weights, one projected alpha step against the critics' values for the
+        steps just played (obs [S, N, obs_dim], actions [S, N, A], components flattened over
+        steps then agents). Separate from the reward computation, which stays a pure function
+        of alpha: a question is scored with the weights before the step."""
+        if not self.reward_weights.dynamic:
+            return
+        q = self.q_values(obs, actions).flatten().tolist()
+        self.alpha = update_alpha(self.alpha, components, q, self.reward_weights.eta)
 
     # --- learning ---------------------------------------------------------------------------
 
-    def add(self, t: Transition) -> dict[str, float] | None:
-        """Store a transition; every `update_every` adds (once a batch fits) run one update."""
-        self.buffer.add(t)
-        self.added += 1
-        if self.added % self.cfg.update_every == 0 and len(self.buffer) >= self.cfg.batch_size:
-            return self.update()
-        return None
+    def store(self, transitions: Sequence[Transition]) -> None:
+        """Add one episode (one question, one transition per round) to the replay buffer."""
+        for t in transitions:
+            self.buffer.add(t)
+        self.episodes += 1
+
+    @property
+    def ready(self) -> bool:
+        """Whether the buffer holds a minibatch."""
+        return len(self.buffer) >= self.cfg.batch_size
 
     def update(self) -> dict[str, float]:
+        """One gradient step on one minibatch; returns each named loss term."""
         cfg, agents = self.cfg, self.agents
         batch = self.buffer.sample(cfg.batch_size, self.device)
-        n = agents.cfg.n_agents
 
         b = agents.beliefs(batch.obs)
         u = agents.normalise(batch.actions)
+        if cfg.critic_grad_penalty:
+            u.requires_grad_(True)
         q = agents.q_values(b, u)
         e = agents.group(b)
         q_tot = agents.mix(q, e)
 
         td_tot = (q_tot - batch.reward_tot).pow(2).mean()
-        td = (q - batch.rewards).pow(2).sum(dim=1).mean()
+        td = ((q - batch.rewards).pow(2) * batch.acted).sum(dim=1).mean()
         f = agents.commitment_projection(u, e)
         cos = F.cosine_similarity(f, batch.commit_emb.unsqueeze(1), dim=-1)
         sd = (1.0 - cos).pow(2).sum(dim=1).mean()
-        mix = (q - q_tot.detach().unsqueeze(1) / n).pow(2).sum(dim=1).mean()
+        mix = ((q - q_tot.detach().unsqueeze(1)).pow(2) * batch.acted).sum(dim=1).mean()
         b_fixed = b.detach()
-        actor = -agents.q_values(b_fixed, agents.policy(b_fixed), frozen=True).sum(dim=1).mean()
+        z = agents.pre_squash(b_fixed)
+        actor = -agents.q_values(b_fixed, torch.sigmoid(z), frozen=True).sum(dim=1).mean()
+        bound = F.relu(z.abs() - cfg.actor_bound).pow(2).sum(dim=(1, 2)).mean()
         pred_others, commit_logit = agents.belief_predictions(b)
-        others_target = torch.matmul(self._others, u)  # [B, N, 2]: mean of the others' actions
+        others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
         belief = (pred_others - others_target).pow(2).sum(dim=(1, 2)).mean() + (
             F.binary_cross_entropy_with_logits(
                 commit_logit, batch.commit_correct.unsqueeze(1).expand_as(commit_logit),
                 reduction="none",
             ).sum(dim=1).mean()
         )
+        if cfg.critic_grad_penalty:
+            (dq_du,) = torch.autograd.grad(q.sum(), u, create_graph=True)
+            gp = dq_du.pow(2).sum(dim=(1, 2)).mean()
+        else:
+            gp = torch.zeros(())
         loss = (
-            td_tot + td + cfg.lambda_sd * sd + cfg.lambda_m * mix + actor + cfg.lambda_b * belief
+            cfg.critic_grad_penalty * gp
+            + td_tot
+            + td
+            + cfg.lambda_sd * sd
+            + cfg.lambda_m * mix
+            + actor
+            + bound
+            + cfg.lambda_b * belief
         )
 
         self.optimizer.zero_grad(set_to_none=True)
+        self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(
             agents.parameters(), cfg.grad_clip, foreach=True
         )
         self.optimizer.step()
+        self.actor_optimizer.step()
         self.updates += 1
-        values = torch.stack([loss, td_tot, td, sd, mix, actor, belief, grad_norm, q.mean()])
-        names = ("loss", "td_tot", "td", "sd", "mix", "actor", "belief", "grad_norm", "q_mean")
+        values = torch.stack(
+            [loss, td_tot, td, sd, mix, actor, bound, belief, gp, grad_norm, q.mean()]
+        )
+        names = (
+            "loss", "td_tot", "td", "sd", "mix", "actor", "bound", "belief", "grad_penalty",
+            "grad_norm", "q_mean",
+        )
         return dict(zip(names, values.detach().tolist(), strict=True))
 
+    # --- equilibrium ------------------------------------------------------------------------
+
     @torch.no_grad()
-    def epsilon_gap(self, obs: Tensor) -> float:
+    def epsilon_gap(self, obs: Tensor) -> Gap:
         """Mean over agents and questions of how much Q_i could gain by deviating (SPEC 4.6).
 
-        The deviations are a gap_grid x gap_grid grid over (temperature, top_p); the agent's own
-        action counts as a candidate, so the gap is never negative.
+        Deviations stay where the critic has data: a grid of `gap_grid` points per control
+        spanning +- `trust_region` exploration stds around the agent's own action (clipped to
+        the range). Over the whole action box the gap measured the critic's extrapolation
+        instead: it rose even when the reward ignored the action. The own action is a
+        candidate, so the gap is never negative. `relative` divides by the standard deviation
+        of the rewards in the replay buffer, so one threshold fits any reward scale.
         """
-        b = self.agents.beliefs(obs.to(self.device))
-        q_own = self.agents.q_values(b, self.agents.policy(b))
-        grid = self._grid.expand(b.shape[0], b.shape[1], -1, -1)
-        q_best = self.agents.q_values(b, grid).amax(dim=-1)
-        return (q_best - q_own).clamp_min(0.0).mean().item()
+        agents = self.agents
+        b = agents.beliefs(obs.to(self.device))
+        mu = agents.policy(b)
+        q_own = agents.q_values(b, mu)
+        radius = self.cfg.trust_region * max(self.noise_std, 1e-3)
+        candidates = (mu.unsqueeze(2) + radius * self._offsets).clamp(0.0, 1.0)  # [B, N, K, A]
+        q_best = agents.q_values(b, candidates).amax(dim=-1)
+        gap = (q_best - q_own).clamp_min(0.0).mean().item()
+        scale = self.buffer.reward_std()
+        return Gap(absolute=gap, relative=gap / scale if scale > 0 else 0.0)
 
     # --- persistence ------------------------------------------------------------------------
 
@@ -191,17 +280,24 @@ class Learner:
             "buffer_meta": buffer_meta,
             "noise_rng": self.noise_generator.get_state(),
             "updates": self.updates,
-            "added": self.added,
+            "episodes": self.episodes,
             "alpha": list(self.alpha),
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
-        rest, actor = self.optimizer.param_groups  # the config, not the checkpoint, sets lr
-        rest["lr"], actor["lr"] = self.cfg.lr, self.cfg.actor_lr
+        for group, fresh in zip(self.optimizer.param_groups, self._param_groups(), strict=True):
+            # the config, not the checkpoint, sets learning rates and weight decay
+            group["lr"], group["weight_decay"] = fresh["lr"], fresh["weight_decay"]
         self.buffer.load_state_dict(state["buffer_tensors"], state["buffer_meta"])
         self.noise_generator.set_state(state["noise_rng"])
         self.updates = int(state["updates"])
-        self.added = int(state["added"])
+        self.episodes = int(state["episodes"])
         a1, a2, a3 = (float(a) for a in state["alpha"])
         self.alpha = (a1, a2, a3)
+
+
+def _reflect(u: Tensor) -> Tensor:
+    """Fold values back into [0, 1] by mirroring at 0 and 1 (period 2), exactly in range."""
+    u = torch.remainder(u, 2.0)
+    return torch.where(u > 1.0, 2.0 - u, u)

@@ -4,9 +4,15 @@ Design choices and why:
 - One shared trunk plus a learned agent-id embedding turns o_i into b_i, so agents share
   statistical strength yet stay distinct; all heads are *per-agent* (batched weights of shape
   [N, in, out]), so each agent owns its action, critic and belief head outright.
-- Actions live in a normalised space u in [0, 1]^2 inside the networks; `act` scales them into
-  (temperature, top_p) ranges. The last action layer starts at zero, so an untrained team samples
-  exactly at the range midpoints, a sensible neutral default.
+- Actions live in a normalised space u in [0, 1]^A inside the networks, one dimension per
+  configured control (`BeliefConfig.controls`, in order); `act` scales them into the controls'
+  ranges. The last action layer starts at zero, so an untrained team samples exactly at the
+  range midpoints, a sensible neutral default.
+- The belief must depend on the question: the projected observation is layer-normalised (the
+  raw projection of unit-norm sentence embeddings is ~0.03 per feature) and the agent-id
+  embedding starts small (std `ID_STD`), so the id tells agents apart without drowning the
+  question. With an N(0, 1) id and no normalisation, beliefs varied 20x more across agents
+  than across questions.
 - The critic Q_i(b_i, e_i) takes the action as input; without that the actor has no gradient.
 - Parameters are initialised from a local `torch.Generator` inside `fork_rng`, so building a
   network never reads or changes the global RNG and a seed fully fixes the weights.
@@ -18,12 +24,16 @@ import math
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import Tensor, nn
+
+from econ.belief.controls import Controls, check_controls, default_controls
+
+ID_STD = 0.1
 
 
 class BeliefConfig(BaseModel):
-    """Sizes of the belief networks and the ranges the actions are scaled into."""
+    """Sizes of the belief networks and the action space (controls and their ranges, in order)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,20 +44,23 @@ class BeliefConfig(BaseModel):
     hidden_dim: int = Field(128, ge=1)
     n_heads: int = Field(4, ge=1)
     mixer_dim: int = Field(32, ge=1)
-    temperature_range: tuple[float, float] = (0.1, 1.2)
-    top_p_range: tuple[float, float] = (0.5, 1.0)
+    controls: Controls = Field(default_factory=default_controls)
+
+    @field_validator("controls")
+    @classmethod
+    def _check_controls(cls, controls: Controls) -> Controls:
+        return check_controls(controls)
 
     @model_validator(mode="after")
     def _check(self) -> BeliefConfig:
         if self.belief_dim % self.n_heads:
             raise ValueError("belief_dim must be divisible by n_heads")
-        t_lo, t_hi = self.temperature_range
-        p_lo, p_hi = self.top_p_range
-        if not 0.0 <= t_lo < t_hi:
-            raise ValueError("temperature_range must satisfy 0 <= low < high")
-        if not 0.0 < p_lo < p_hi <= 1.0:
-            raise ValueError("top_p_range must satisfy 0 < low < high <= 1")
         return self
+
+    @property
+    def action_dim(self) -> int:
+        """A: one action dimension per control."""
+        return len(self.controls)
 
     @property
     def obs_dim(self) -> int:
@@ -124,36 +137,38 @@ class EconAgents(nn.Module):
     def __init__(self, cfg: BeliefConfig, seed: int = 0) -> None:
         super().__init__()
         self.cfg = cfg
-        n, d, h, bd = cfg.n_agents, cfg.obs_dim, cfg.hidden_dim, cfg.belief_dim
+        n, d, h, bd, a = cfg.n_agents, cfg.obs_dim, cfg.hidden_dim, cfg.belief_dim, cfg.action_dim
         with torch.random.fork_rng(devices=[]):  # module constructors draw from the global RNG
             self.obs_in = nn.Linear(d, h)
+            self.obs_norm = nn.LayerNorm(h)
             self.agent_id = nn.Parameter(torch.empty(n, h))
             self.trunk = nn.Sequential(nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, bd))
             self.actor_hidden = AgentLinear(n, bd, h)
-            self.actor_out = AgentLinear(n, h, 2)
-            self.critic_1 = AgentLinear(n, bd + 2, h)
+            self.actor_out = AgentLinear(n, h, a)
+            self.critic_1 = AgentLinear(n, bd + a, h)
             self.critic_2 = AgentLinear(n, h, h)
             self.critic_out = AgentLinear(n, h, 1)
-            self.belief_head = AgentLinear(n, bd, 3)
+            self.belief_head = AgentLinear(n, bd, a + 1)
             self.encoder = BeliefEncoder(bd, cfg.n_heads, h)
             self.mixer = Mixer(n, bd, cfg.mixer_dim)
-            self.action_embed = nn.Linear(2, bd)
+            self.action_embed = nn.Linear(a, bd)
             self.action_attn = nn.MultiheadAttention(bd, cfg.n_heads, batch_first=True)
             self.project = nn.Sequential(
                 nn.Linear(2 * bd, h), nn.ReLU(), nn.Linear(h, cfg.embed_dim)
             )
-        lows = torch.tensor([cfg.temperature_range[0], cfg.top_p_range[0]])
-        highs = torch.tensor([cfg.temperature_range[1], cfg.top_p_range[1]])
+        lows = torch.tensor([lo for lo, _ in cfg.controls.values()])
+        highs = torch.tensor([hi for _, hi in cfg.controls.values()])
         self.register_buffer("action_low", lows, persistent=False)
         self.register_buffer("action_span", highs - lows, persistent=False)
         self._init_parameters(torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
     def _init_parameters(self, gen: torch.Generator) -> None:
-        """Uniform(+-1/sqrt(fan_in)) weights, zero biases, unit norms, zero last actor layer."""
+        """Uniform(+-1/sqrt(fan_in)) weights, zero biases, unit norms, zero last actor layer,
+        a small agent id (see ID_STD)."""
         for name, p in self.named_parameters():
             if name == "agent_id":
-                p.normal_(0.0, 1.0, generator=gen)
+                p.normal_(0.0, ID_STD, generator=gen)
             elif name.endswith("bias"):
                 p.zero_()
             elif p.dim() == 1:  # layer-norm gains
@@ -165,20 +180,36 @@ class EconAgents(nn.Module):
 
     # --- per-agent pieces -------------------------------------------------------------------
 
+    @property
+    def control_names(self) -> tuple[str, ...]:
+        """The controls an action holds, in order (the last dimension of `act`'s output)."""
+        return tuple(self.cfg.controls)
+
     def beliefs(self, obs: Tensor) -> Tensor:
         """obs [B, N, obs_dim] -> b [B, N, belief_dim]; the id embedding makes agents distinct."""
-        return self.trunk(self.obs_in(obs) + self.agent_id)
+        return self.trunk(self.obs_norm(self.obs_in(obs)) + self.agent_id)
+
+    def pre_squash(self, b: Tensor) -> Tensor:
+        """The action head's output before the sigmoid, [B, N, A]; the learner keeps it bounded
+        so the policy stays off the range ends, where the sigmoid's gradient vanishes."""
+        return self.actor_out(F.relu(self.actor_hidden(b)))
 
     def policy(self, b: Tensor) -> Tensor:
-        """Deterministic action mu_i(b_i) in normalised space [0, 1]^2, differentiable."""
-        return torch.sigmoid(self.actor_out(F.relu(self.actor_hidden(b))))
+        """Deterministic action mu_i(b_i) in normalised space [0, 1]^A, differentiable."""
+        return torch.sigmoid(self.pre_squash(b))
 
     def actor_parameters(self) -> list[nn.Parameter]:
         """The action heads' parameters (the learner gives them their own learning rate)."""
         return [*self.actor_hidden.parameters(), *self.actor_out.parameters()]
 
+    def critic_parameters(self) -> list[nn.Parameter]:
+        """The per-agent critic heads' parameters (the learner regularises them)."""
+        return [
+            *self.critic_1.parameters(), *self.critic_2.parameters(), *self.critic_out.parameters()
+        ]
+
     def q_values(self, b: Tensor, u: Tensor, frozen: bool = False) -> Tensor:
-        """Q_i(b_i, u_i) for normalised actions: u [B, N, 2] -> [B, N]; u [B, N, K, 2] -> [B, N, K].
+        """Q_i(b_i, u_i) for normalised actions: u [B, N, A] -> [B, N]; u [B, N, K, A] -> [B, N, K].
 
         `frozen` treats the critic's weights as constants (the actor term of the loss).
         """
@@ -190,10 +221,10 @@ class EconAgents(nn.Module):
         return self.critic_out(x, frozen).squeeze(-1)
 
     def belief_predictions(self, b: Tensor) -> tuple[Tensor, Tensor]:
-        """Each agent's guess of the others' mean normalised action [B, N, 2] and a logit [B, N]
+        """Each agent's guess of the others' mean normalised action [B, N, A] and a logit [B, N]
         that the coordinator's commitment will be correct."""
         out = self.belief_head(b)
-        return torch.sigmoid(out[..., :2]), out[..., 2]
+        return torch.sigmoid(out[..., :-1]), out[..., -1]
 
     # --- team pieces ------------------------------------------------------------------------
 
@@ -214,24 +245,17 @@ class EconAgents(nn.Module):
     # --- action space -----------------------------------------------------------------------
 
     def normalise(self, actions: Tensor) -> Tensor:
-        """(temperature, top_p) -> [0, 1]^2."""
+        """Real control values [..., A] -> [0, 1]^A."""
         return (actions - self.action_low) / self.action_span
 
     def denormalise(self, u: Tensor) -> Tensor:
-        """[0, 1]^2 -> (temperature, top_p) within the configured ranges."""
+        """[0, 1]^A -> real control values within the configured ranges."""
         return self.action_low + self.action_span * u
 
     @torch.no_grad()
-    def act(
-        self, obs: Tensor, noise_std: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """Actions [B, N, 2] = (temperature, top_p) per agent from its own belief.
+    def act(self, obs: Tensor) -> Tensor:
+        """Deterministic actions [B, N, A] in real units, controls in `control_names` order.
 
-        Deterministic unless noise_std > 0; exploration noise is Gaussian in normalised space
-        (noise_std is a fraction of each range), clamped back into the range.
+        Exploration is the learner's business (`Learner.explore`), so inference never draws noise.
         """
-        u = self.policy(self.beliefs(obs))
-        if noise_std > 0:
-            noise = torch.randn(u.shape, generator=generator, device=u.device, dtype=u.dtype)
-            u = (u + noise_std * noise).clamp(0.0, 1.0)
-        return self.denormalise(u)
+        return self.denormalise(self.policy(self.beliefs(obs)))

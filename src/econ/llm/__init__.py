@@ -11,7 +11,13 @@ import pydantic
 from econ.errors import UserError
 from econ.llm import registry
 from econ.llm.base import LLM, Completion, LLMError, Message
-from econ.llm.openai_compat import OpenAICompatLLM, aclose_clients
+from econ.llm.openai_compat import (
+    REMOTE_CONCURRENCY,
+    OpenAICompatLLM,
+    aclose_clients,
+    base_url_problem,
+    redact_url,
+)
 
 __all__ = [
     "LLM",
@@ -21,31 +27,49 @@ __all__ = [
     "Message",
     "OpenAICompatLLM",
     "aclose_all",
+    "default_concurrency",
     "make_llm",
+    "model_file_identity",
+    "redact_spec",
     "registry",
 ]
 
 SPEC_FORMS = "local:NAME, local:/path/model.gguf, openai:MODEL@BASE_URL"
+# Model files up to this size are hashed for a run's provenance (about 10 s per GiB here).
+HASH_LIMIT_BYTES = 4 * 2**30
 
 
 class LLMSettings(pydantic.BaseModel, extra="forbid"):
     """Backend settings shared by every LLM a run creates."""
 
-    concurrency: int = pydantic.Field(4, ge=1)  # max in-flight requests per endpoint
+    # Requests in flight per endpoint. A run sets it from its top-level `concurrency`, the one
+    # setting users see (so it is left out of saved configs); None: the backend's default,
+    # the slot count for the embedded server and REMOTE_CONCURRENCY for openai: servers.
+    concurrency: int | None = pydantic.Field(None, ge=1, exclude=True)
+    # Deadline of one attempt, everything included: connect, the server's queue, the whole body.
     timeout_s: float = pydantic.Field(300.0, gt=0)
-    max_retries: int = pydantic.Field(4, ge=0)  # on connect errors, timeouts, 429 and 5xx
+    max_retries: int = pydantic.Field(4, ge=0)  # on connect errors, timeouts, 429, 5xx, bad bodies
+    # Wait before the first retry; it doubles per retry up to 30x, plus up to this much jitter.
+    # A server's Retry-After replaces it (capped at 60 s).
+    backoff_s: float = pydantic.Field(1.0, gt=0)
     api_key_env: str = "OPENAI_API_KEY"  # the key itself is never stored anywhere
     slots: int = pydantic.Field(4, ge=1)  # embedded server parallel slots
     ctx_size: int = pydantic.Field(4096, ge=256)  # embedded server context per slot
+    # The embedded server answers any process on 127.0.0.1 while it runs; naming a variable
+    # here makes it require the key that variable holds.
+    embedded_api_key_env: str | None = None
+    # request field for the repetition penalty on openai: servers (the embedded one always
+    # uses llama.cpp's "repeat_penalty"): vLLM/SGLang take "repetition_penalty"
+    repetition_penalty_field: str = "repetition_penalty"
 
 
-_cache: dict[tuple[str, str], LLM] = {}
+_cache: dict[tuple[str, str, int | None], LLM] = {}
 
 
 def make_llm(spec: str, settings: LLMSettings | None = None) -> LLM:
     """Backend for a spec string; the same spec and settings give the same instance."""
     settings = settings or LLMSettings()
-    key = (spec, settings.model_dump_json())
+    key = (spec, settings.model_dump_json(), settings.concurrency)
     if key not in _cache:
         _cache[key] = _build(spec, settings)
     return _cache[key]
@@ -60,8 +84,30 @@ def _build(spec: str, settings: LLMSettings) -> LLM:
     if kind == "openai":
         model, at, base_url = rest.partition("@")
         if at and model and base_url.startswith(("http://", "https://")):
-            return OpenAICompatLLM.from_env(model, base_url, settings, name=spec)
-    raise UserError(f"invalid model spec {spec!r}; use one of: {SPEC_FORMS}")
+            problem = base_url_problem(base_url)
+            if problem:
+                raise UserError(f"invalid URL in model spec {redact_spec(spec)!r}: {problem}")
+            return OpenAICompatLLM.from_env(model, base_url, settings, name=redact_spec(spec))
+    raise UserError(f"invalid model spec {redact_spec(spec)!r}; use one of: {SPEC_FORMS}")
+
+
+def redact_spec(spec: str) -> str:
+    """The spec with credentials in its URL (openai:m@http://user:pw@host) replaced by ***.
+
+    Used wherever a spec is shown or stored: LLM names (and so records), saved configs.
+    """
+    kind, _, rest = spec.partition(":")
+    model, at, base_url = rest.partition("@")
+    if kind != "openai" or not at:
+        return spec
+    return f"openai:{model}@{redact_url(base_url)}"
+
+
+def default_concurrency(spec: str, settings: LLMSettings) -> int:
+    """Requests in flight per endpoint for this spec, without building the backend."""
+    if settings.concurrency:
+        return settings.concurrency
+    return settings.slots if spec.startswith("local:") else REMOTE_CONCURRENCY
 
 
 def _local_path(ref: str) -> Path:
@@ -77,6 +123,30 @@ def _local_path(ref: str) -> Path:
         f"unknown local model {ref!r}; choose one of: {', '.join(registry.MODELS)} "
         "or a path to a .gguf file"
     )
+
+
+def model_file_identity(spec: str) -> dict | None:
+    """The model file behind a local: spec, for a run's provenance; None for other specs.
+
+    Packaged models give their pinned sha256, which the file was verified against when it
+    was assembled (`econ models verify` checks it again); any other file is hashed here,
+    unless it is over HASH_LIMIT_BYTES, where its size stands in and a note says so.
+    """
+    kind, _, ref = spec.partition(":")
+    if kind != "local":
+        return None
+    if ref in registry.MODELS:
+        model = registry.MODELS[ref]
+        return {
+            "file": str(registry.models_dir() / model.filename),
+            "sha256": model.sha256,
+            "note": "pinned; verified when the file was assembled",
+        }
+    path = _local_path(ref)
+    size = path.stat().st_size
+    if size > HASH_LIMIT_BYTES:
+        return {"file": str(path), "bytes": size, "sha256": None, "note": "not hashed: too big"}
+    return {"file": str(path), "bytes": size, "sha256": registry.sha256_file(path)}
 
 
 async def aclose_all() -> None:

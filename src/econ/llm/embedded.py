@@ -4,6 +4,10 @@ Running the real server (rather than calling the model from Python) gives us lla
 continuous batching over parallel slots, and lets the embedded backend share every line
 of the HTTP client with the `openai:` backend. One server per model file per process,
 started on first use, listening on 127.0.0.1 only, stopped at interpreter exit.
+
+Listening on 127.0.0.1 keeps other machines out, but any local process that finds the port
+may use the server while it runs; `llm.embedded_api_key_env` names a variable whose key the
+server then requires (the first settings to start a model's server decide its key).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import httpx
 
 from econ.errors import UserError
 from econ.llm.base import LLMError
-from econ.llm.openai_compat import OpenAICompatLLM
+from econ.llm.openai_compat import OpenAICompatLLM, env_api_key
 
 if TYPE_CHECKING:
     from econ.llm import LLMSettings
@@ -36,6 +40,7 @@ class EmbeddedServer:
     model_path: Path
     base_url: str  # ends in /v1
     handle: object
+    api_key: str | None = None  # required by the server when set
 
 
 _servers: dict[Path, EmbeddedServer] = {}
@@ -54,10 +59,13 @@ def _wait_ready(root_url: str) -> None:
     raise LLMError(f"embedded llama.cpp server at {root_url} not ready after {_READY_TIMEOUT_S}s")
 
 
-def start_server(model_path: Path, slots: int, ctx_size: int) -> EmbeddedServer:
+def start_server(
+    model_path: Path, slots: int, ctx_size: int, api_key: str | None = None
+) -> EmbeddedServer:
     """Start (or reuse) the server for this model file; blocks while the model loads.
 
-    ctx_size is per slot: llama.cpp splits n_ctx evenly over the parallel slots.
+    ctx_size is per slot: llama.cpp splits n_ctx evenly over the parallel slots. With
+    `api_key` the server refuses requests without it (its /health stays open).
     """
     model_path = Path(model_path).resolve()
     with _lock:
@@ -77,13 +85,17 @@ def start_server(model_path: Path, slots: int, ctx_size: int) -> EmbeddedServer:
         params.port = 0  # llama.cpp picks a free port; listening_address reports it
         params.ui = False
         params.verbosity = 0  # keep llama.cpp's per-request log off the terminal
+        if api_key:
+            params.api_keys = [api_key]
         try:
             handle = xllamacpp.Server(params)
         except Exception as exc:  # the binding raises plain RuntimeError on bad files
             raise UserError(f"cannot load model {model_path}: {exc}") from None
         root_url = handle.listening_address.rstrip("/")
         _wait_ready(root_url)
-        server = _servers[model_path] = EmbeddedServer(model_path, f"{root_url}/v1", handle)
+        server = _servers[model_path] = EmbeddedServer(
+            model_path, f"{root_url}/v1", handle, api_key
+        )
         return server
 
 
@@ -102,11 +114,27 @@ class EmbeddedLLM(OpenAICompatLLM):
         self.model_path = Path(model_path)
         self._slots = settings.slots
         self._ctx_size = settings.ctx_size
+        self._penalty_field = "repeat_penalty"
+        self._server_key: str | None = None
+        if settings.embedded_api_key_env:
+            self._server_key = env_api_key(settings.embedded_api_key_env)
+            if not self._server_key:
+                raise UserError(
+                    f"llm.embedded_api_key_env names ${settings.embedded_api_key_env}, "
+                    "which is not set"
+                )
+
+    @property
+    def max_in_flight(self) -> int:
+        """One request per server slot unless `concurrency` says otherwise: more would only
+        queue inside llama.cpp, where they cannot be cancelled or timed fairly."""
+        return self._settings.concurrency or self._slots
 
     async def _endpoint(self) -> str:
         if not self.base_url:
             server = await asyncio.to_thread(
-                start_server, self.model_path, self._slots, self._ctx_size
+                start_server, self.model_path, self._slots, self._ctx_size, self._server_key
             )
             self.base_url = server.base_url
+            self._api_key = server.api_key  # the key the running server was started with
         return self.base_url

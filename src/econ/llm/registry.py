@@ -155,7 +155,7 @@ def list_models() -> list[ModelInfo]:
     ]
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(_COPY_BLOCK):
@@ -214,7 +214,7 @@ def verify(name: str) -> Path:
     target = models_dir() / spec.filename
     if not target.is_file():
         raise UserError(f"model {name} is not assembled; run: econ models fetch {name}")
-    if target.stat().st_size != spec.size_bytes or _sha256_file(target) != spec.sha256:
+    if target.stat().st_size != spec.size_bytes or sha256_file(target) != spec.sha256:
         target.unlink()
         raise UserError(f"model {name} was corrupt and is removed; run: econ models fetch {name}")
     return target

@@ -7,13 +7,18 @@ the record of that question.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from econ.llm.base import LLM, Completion, Message
+from econ.llm.base import LLM, Attempts, Completion, Message, track_attempts
 from econ.tasks import Benchmark
+
+T = TypeVar("T")
 
 ANSWER_FORMAT = (
     "Think step by step in plain sentences (do not write code). Finish with the final answer "
@@ -24,7 +29,13 @@ ANSWER_FORMAT = (
 
 @dataclass
 class CallLog:
-    """Every LLM call made for one question, in order, with what it cost."""
+    """Every LLM call made for one question, in order, with what it cost.
+
+    One entry per call, including calls that failed for good or were cancelled: `requests`
+    counts the HTTP requests the call sent (retries included), `failed_attempts` lists the
+    ones that did not give the answer with their error, and the entry's tokens add up every
+    attempt the server reported tokens for, so a record's cost is what the run really spent.
+    """
 
     calls: list[dict] = field(default_factory=list)
 
@@ -40,31 +51,71 @@ class CallLog:
         top_p: float = 1.0,
         max_tokens: int = 512,
         seed: int | None = None,
+        repetition_penalty: float | None = None,
     ) -> Completion:
-        comp = await llm.chat(
-            messages, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
-        )
-        self.calls.append(
-            {
-                "role": role,
-                "round": round,
-                "agent": agent,
-                "model": comp.model,
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_tokens": max_tokens,
-                "messages": messages,
-                "response": comp.text,
-                "finish_reason": comp.finish_reason,
-                "prompt_tokens": comp.prompt_tokens,
-                "completion_tokens": comp.completion_tokens,
-                "latency_s": round_s(comp.latency_s),
-            }
-        )
+        entry = {
+            "role": role,
+            "round": round,
+            "agent": agent,
+            "model": llm.name,
+            "temperature": temperature,
+            "top_p": top_p,
+            "repetition_penalty": repetition_penalty,
+            "max_tokens": max_tokens,
+            "messages": messages,
+        }
+        start = time.perf_counter()
+        with track_attempts() as attempts:
+            try:
+                comp = await llm.chat(
+                    messages,
+                    temperature=temperature,
+                    top_p=top_p,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                    repetition_penalty=repetition_penalty,
+                )
+            except BaseException as exc:  # recorded, then re-raised untouched
+                error = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
+                self._add(entry, attempts, None, time.perf_counter() - start, error or repr(exc))
+                raise
+        self._add(entry, attempts, comp, comp.latency_s, None)
         return comp
 
+    def _add(
+        self,
+        entry: dict,
+        attempts: Attempts,
+        comp: Completion | None,
+        latency_s: float,
+        error: str | None,
+    ) -> None:
+        failed = attempts.failed
+        # A backend that does not report its requests is counted as one request per call.
+        requests = len(failed) + int(comp is not None) if attempts.reported else 1
+        entry.update(
+            {
+                "model": comp.model if comp else entry["model"],
+                "response": comp.text if comp else None,
+                "finish_reason": comp.finish_reason if comp else None,
+                "empty": comp is not None and not comp.text.strip(),
+                "prompt_tokens": (comp.prompt_tokens if comp else 0)
+                + sum(a["prompt_tokens"] for a in failed),
+                "completion_tokens": (comp.completion_tokens if comp else 0)
+                + sum(a["completion_tokens"] for a in failed),
+                "latency_s": round_s(latency_s),
+                "requests": requests,
+                "failed_attempts": failed,
+                "error": error,
+            }
+        )
+        self.calls.append(entry)
+
     def usage(self) -> dict:
-        """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
+        """Totals, plus a breakdown per model (heterogeneous teams account each model apart).
+
+        `calls` counts requests sent, failed and retried ones included.
+        """
         per_model: dict[str, dict] = {}
         for c in self.calls:
             m = per_model.setdefault(
@@ -72,14 +123,34 @@ class CallLog:
             )
             m["prompt_tokens"] += c["prompt_tokens"]
             m["completion_tokens"] += c["completion_tokens"]
-            m["calls"] += 1
+            m["calls"] += c["requests"]
         return {
             "prompt_tokens": sum(c["prompt_tokens"] for c in self.calls),
             "completion_tokens": sum(c["completion_tokens"] for c in self.calls),
-            "calls": len(self.calls),
+            "calls": sum(c["requests"] for c in self.calls),
+            "failed_requests": sum(len(c["failed_attempts"]) for c in self.calls),
+            "empty_responses": sum(c["empty"] for c in self.calls),
             "llm_seconds": round_s(sum(c["latency_s"] for c in self.calls)),
             "per_model": per_model,
         }
+
+
+async def gather_all(*aws: Awaitable[T]) -> list[T]:
+    """`asyncio.gather` that, when one awaitable fails, cancels the others and waits for them
+    before raising that first error.
+
+    A question whose call failed for good is lost anyway; letting its sibling calls retry on
+    only burns server time that no record shows. Waiting for the cancelled ones lets each of
+    them log its call (with the requests it sent) before the question's record is written.
+    """
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def round_s(seconds: float) -> float:
@@ -95,13 +166,31 @@ class Solution:
 
 
 class Method(ABC):
-    """A reasoning method. Subclasses set `name` and register with `@register`."""
+    """A reasoning method. Subclasses set `name` and register with `@register`.
+
+    `replay` decides a question again from the calls a run stored (its trace), without any
+    LLM call: `econ rescore` uses it to re-grade old runs with the current extraction.
+    """
 
     name: ClassVar[str]
     help: ClassVar[str]
 
     @abstractmethod
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution: ...
+
+    @staticmethod
+    @abstractmethod
+    def replay(calls: list[dict], benchmark: Benchmark) -> Solution: ...
+
+
+def answered(calls: list[dict], role: str) -> list[dict]:
+    """The stored calls of one role that returned a response (failed attempts hold none)."""
+    return [c for c in calls if c["role"] == role and c.get("response") is not None]
+
+
+def stored_answer(call: dict, benchmark: Benchmark) -> str | None:
+    """A stored call's answer, read the way a live run reads it."""
+    return benchmark.extract(call["response"], call.get("finish_reason"))
 
 
 def majority(answers: list[str | None], benchmark: Benchmark) -> str | None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from econ.config import RunConfig
 from econ.llm import make_llm
-from econ.methods.base import CallLog, Method, Solution, question_messages
+from econ.methods.base import (
+    CallLog,
+    Method,
+    Solution,
+    answered,
+    question_messages,
+    stored_answer,
+)
 from econ.methods.registry import register
 from econ.tasks import Benchmark
 
@@ -29,4 +36,9 @@ class ChainOfThought(Method):
             max_tokens=self.max_tokens,
             seed=self.seed,
         )
-        return Solution(benchmark.extract(comp.text))
+        return Solution(benchmark.extract(comp.text, comp.finish_reason))
+
+    @staticmethod
+    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+        solver = answered(calls, "solver")
+        return Solution(stored_answer(solver[-1], benchmark) if solver else None)

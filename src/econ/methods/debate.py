@@ -7,12 +7,19 @@ of the last round. Only the previous round is shown, which keeps prompts bounded
 
 from __future__ import annotations
 
-import asyncio
-
 from econ.config import RunConfig
 from econ.llm import make_llm
 from econ.llm.base import Message
-from econ.methods.base import CallLog, Method, Solution, majority, question_messages
+from econ.methods.base import (
+    CallLog,
+    Method,
+    Solution,
+    answered,
+    gather_all,
+    majority,
+    question_messages,
+    stored_answer,
+)
 from econ.methods.registry import register
 from econ.tasks import Benchmark
 
@@ -50,6 +57,7 @@ class Debate(Method):
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         responses: list[str] = []
+        finish: list[str | None] = []
         for r in range(1, self.rounds + 1):
             if r == 1:
                 prompts = [question_messages(question)] * self.agents
@@ -58,7 +66,7 @@ class Debate(Method):
                     revision_messages(question, responses[i], responses[:i] + responses[i + 1 :])
                     for i in range(self.agents)
                 ]
-            comps = await asyncio.gather(
+            comps = await gather_all(
                 *(
                     log.chat(
                         self.llm,
@@ -75,5 +83,13 @@ class Debate(Method):
                 )
             )
             responses = [c.text for c in comps]
-        answers = [benchmark.extract(t) for t in responses]
+            finish = [c.finish_reason for c in comps]
+        answers = [benchmark.extract(t, f) for t, f in zip(responses, finish)]
+        return Solution(majority(answers, benchmark), {"final_answers": answers})
+
+    @staticmethod
+    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+        debaters = answered(calls, "debater")
+        last = max((c["round"] for c in debaters), default=0)
+        answers = [stored_answer(c, benchmark) for c in debaters if c["round"] == last]
         return Solution(majority(answers, benchmark), {"final_answers": answers})

@@ -23,11 +23,16 @@ def method_names() -> list[str]:
     return list(METHODS)
 
 
-def build_method(name: str, cfg: RunConfig) -> Method:
+def method_class(name: str) -> type[Method]:
+    """The class registered as ``name``; a UserError naming the valid ones otherwise."""
     _load_builtin()
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
-    return METHODS[name](cfg)
+    return METHODS[name]
+
+
+def build_method(name: str, cfg: RunConfig) -> Method:
+    return method_class(name)(cfg)
 
 
 def _load_builtin() -> None:

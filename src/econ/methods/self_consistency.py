@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from econ.config import RunConfig
 from econ.llm import make_llm
-from econ.methods.base import CallLog, Method, Solution, majority, question_messages
+from econ.methods.base import (
+    CallLog,
+    Method,
+    Solution,
+    answered,
+    gather_all,
+    majority,
+    question_messages,
+    stored_answer,
+)
 from econ.methods.registry import register
 from econ.tasks import Benchmark
 
@@ -26,7 +33,7 @@ class SelfConsistency(Method):
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         messages = question_messages(question)
         # Distinct seeds: a fixed seed with the same prompt would give k identical samples.
-        comps = await asyncio.gather(
+        comps = await gather_all(
             *(
                 log.chat(
                     self.llm,
@@ -41,5 +48,10 @@ class SelfConsistency(Method):
                 for i in range(self.samples)
             )
         )
-        answers = [benchmark.extract(c.text) for c in comps]
+        answers = [benchmark.extract(c.text, c.finish_reason) for c in comps]
+        return Solution(majority(answers, benchmark), {"answers": answers})
+
+    @staticmethod
+    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+        answers = [stored_answer(c, benchmark) for c in answered(calls, "sampler")]
         return Solution(majority(answers, benchmark), {"answers": answers})

@@ -141,6 +141,7 @@ def _to_questions(
 ) -> list[Question]:
     parser = _PARSERS[name]
     questions: list[Question] = []
+    first_seen: dict[str, str] = {}
     # islice stops before reading past the limit, so later rows (even malformed) are ignored.
     for index, (where, row) in enumerate(itertools.islice(rows, limit)):
         try:
@@ -149,6 +150,10 @@ def _to_questions(
             qid, question, gold = parser(row, index)
         except _RowError as exc:
             raise UserError(f"{where}: {exc}") from None
+        # Records and resume are keyed by id: a repeated id would share one record.
+        if qid in first_seen:
+            raise UserError(f"{where}: duplicate question id {qid!r} (first at {first_seen[qid]})")
+        first_seen[qid] = where
         questions.append(Question(id=qid, question=question, gold=gold, benchmark=name))
     return questions
 
@@ -189,7 +194,16 @@ def load_questions(
         path = Path(data)
         if not path.is_file():
             raise UserError(f"data file not found: {path}")
-        return _to_questions(name, _jsonl_rows(path, path.read_text(encoding="utf-8")), limit)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"data file {path} is not UTF-8 text (bad byte at offset {exc.start})"
+            ) from None
+        questions = _to_questions(name, _jsonl_rows(path, text), limit)
+        if not questions and limit != 0:
+            raise UserError(f"data file {path} holds no questions")
+        return questions
     if name == "demo":
         packaged = resources.files("econ.tasks").joinpath("data/demo.jsonl")
         rows = _jsonl_rows(Path("demo.jsonl"), packaged.read_text(encoding="utf-8"))

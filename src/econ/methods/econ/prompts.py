@@ -7,9 +7,14 @@ import re
 from econ.llm.base import Message
 from econ.methods.base import ANSWER_FORMAT
 
-STRATEGY_WORDS = 50
+STRATEGY_WORDS = 25  # well inside the 50-token strategy cap, so small models rarely hit it
 CONDENSE_CHARS = 1200
-_STATES_ANSWER = re.compile(r"\\boxed|\bfinal answer\b|\banswer (?:is|=|:)", re.IGNORECASE)
+REASK_MAX_TOKENS = 48  # room for "\\boxed{...}" with a LaTeX answer, not for a new essay
+# Where a strategy starts stating a value: dropped when the retry states one too.
+_STATES_VALUE = re.compile(
+    r"\\boxed|\b(?:the\s+)?(?:final\s+)?answer\s*(?:is|=|:)|####", re.IGNORECASE
+)
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 
 
 def strategy_messages(question: str) -> list[Message]:
@@ -18,25 +23,27 @@ def strategy_messages(question: str) -> list[Message]:
             "role": "user",
             "content": (
                 f"Problem:\n{question}\n\n"
-                "You lead a team of solvers. Write a short strategy for this problem in at most "
-                f"{STRATEGY_WORDS} words: which quantities to work out and in what order. "
-                "Describe the method only. Do not calculate or state the final answer."
+                "You lead a team of solvers. In one or two sentences of at most "
+                f"{STRATEGY_WORDS} words, say which quantities to work out and in what order. "
+                "Describe the method only: do not calculate anything or give the answer."
             ),
         }
     ]
 
 
-def strategy_is_bad(text: str, finish_reason: str | None) -> bool:
-    """Cut off by the token cap, or it gives the answer away (executors must reason themselves)."""
-    return finish_reason == "length" or bool(_STATES_ANSWER.search(text))
+def trim_to_sentence(text: str) -> str:
+    """A strategy cut off by the token cap, up to its last full sentence (or its last whole
+    word when it has none): a half sentence misleads more than a shorter strategy."""
+    ends = list(_SENTENCE_END.finditer(text))
+    if ends:
+        return text[: ends[-1].end()].strip()
+    return text.rsplit(None, 1)[0].strip() if " " in text.strip() else text.strip()
 
 
-def trim_strategy(text: str) -> str:
-    """Last resort after a retry: drop any answer statement and keep the first 50 words."""
-    cut = _STATES_ANSWER.search(text)
-    if cut:
-        text = text[: cut.start()]
-    return " ".join(text.split()[:STRATEGY_WORDS])
+def drop_answer(text: str) -> str:
+    """A strategy without the part where it starts stating a value."""
+    cut = _STATES_VALUE.search(text)
+    return trim_to_sentence(text[: cut.start()]) if cut else text
 
 
 def executor_messages(question: str, strategy: str) -> list[Message]:
@@ -95,6 +102,23 @@ def global_commit_messages(
             "content": f"Problem:\n{question}\n\n{plan}Group decisions:\n\n{shown}\n\n{_DECIDE}",
         }
     ]
+
+
+def reask_messages(messages: list[Message], commitment: str) -> list[Message]:
+    """The short re-ask for a commitment that gave no explicit answer."""
+    return [
+        *messages,
+        {"role": "assistant", "content": commitment},
+        {
+            "role": "user",
+            "content": "State only your final answer, alone inside \\boxed{}, with no other text.",
+        },
+    ]
+
+
+def commitment_summary(answer: str, why: str) -> str:
+    """What a revising executor's observation holds instead of the strategy (stage 2)."""
+    return f"The coordinator committed to {answer}. {why}".strip()
 
 
 def rationale(commitment: str) -> str:

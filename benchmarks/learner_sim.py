@@ -1,0 +1,119 @@
+"""Does the learner find the best executor controls, and stay put when there are none?
+
+Two simulated training runs with the default networks and learner settings (no LLM; the fake
+executors of `econ.belief.simulator` follow the measured accuracy-vs-controls table):
+
+- learn: executors with different optima; `optimum_error` is the largest distance, in
+  normalised action units, from an agent's final deterministic action on held-out questions to
+  its true optimum (the set of actions within 0.5 accuracy points of the best);
+- null: the same, but accuracy ignores the controls; `null_drift` is the largest move of a
+  deterministic action from where it started, `null_gap_rel` the final epsilon-BNE gap divided
+  by the standard deviation of the rewards observed in that run.
+
+Goals (issue 9): optimum_error, null_drift and null_gap_rel <= 0.1 within 300 episodes.
+
+    python benchmarks/learner_sim.py --json
+    python benchmarks/learner_sim.py --table docs/action_sweep_0.5b.json --json
+    python benchmarks/learner_sim.py --set critic_weight_decay=0 --set updates_per_episode=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from econ.belief.controls import DEFAULT_CONTROLS, Controls
+from econ.belief.learner import Learner, LearnerConfig
+from econ.belief.networks import BeliefConfig, EconAgents
+from econ.belief.rewards import RewardWeights
+from econ.belief.simulator import AccuracyTable, FakeExecutors, SimReport, simulate
+from econ.config import TrainConfig
+
+
+def run(
+    table: AccuracyTable,
+    controls: Controls,
+    learner_cfg: LearnerConfig,
+    train_cfg: TrainConfig,
+    episodes: int,
+    seed: int,
+) -> tuple[FakeExecutors, SimReport]:
+    agents = EconAgents(BeliefConfig(controls=controls), seed=seed)
+    learner = Learner(agents, learner_cfg, RewardWeights(train_cfg.alpha), seed=seed)
+    executors = FakeExecutors(table, controls, seed=seed)
+    report = simulate(
+        executors,
+        learner,
+        episodes,
+        gap_every=train_cfg.gap_every,
+        early_stop=train_cfg.early_stop,
+    )
+    return executors, report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--table", help="action sweep JSON (default: the measured 3-temperature table)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (tiny networks)")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a LearnerConfig field, e.g. --set updates_per_episode=8",
+    )
+    ap.add_argument("--no-early-stop", action="store_true")
+    ap.add_argument("--json", action="store_true", help="print one JSON object only")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    overrides = dict(kv.split("=", 1) for kv in args.set)
+    learner_cfg = LearnerConfig.model_validate({**LearnerConfig().model_dump(), **overrides})
+    train_cfg = TrainConfig()
+    if args.no_early_stop:
+        train_cfg.early_stop.enabled = False
+    table = AccuracyTable.from_json(args.table) if args.table else AccuracyTable.measured_default()
+    controls = dict(DEFAULT_CONTROLS)
+
+    start = time.perf_counter()
+    executors, learn = run(table, controls, learner_cfg, train_cfg, args.episodes, args.seed)
+    null_table = AccuracyTable.flat(table.mean())
+    _, null = run(null_table, controls, learner_cfg, train_cfg, args.episodes, args.seed)
+    seconds = time.perf_counter() - start
+
+    final = learn.final_actions
+    result = {
+        "optimum_error": round(executors.optimum_error(final), 4),
+        "null_drift": round(null.max_move, 4),
+        "null_gap_rel": round(null.gaps[-1][2], 4),
+        "episodes": learn.episodes,
+        "null_episodes": null.episodes,
+        "updates": learn.updates,
+        "stopped_early": learn.stopped_early,
+        "regret": round(
+            (executors.accuracy(executors.optima()).mean() - executors.accuracy(final).mean())
+            .item(),
+            4,
+        ),
+        "final_actions": [[round(x, 3) for x in row] for row in final.mean(dim=0).tolist()],
+        "optima": [[round(x, 3) for x in row] for row in executors.optima().tolist()],
+        "controls": list(controls),
+        "learn_gap_rel": [round(g[2], 4) for g in learn.gaps[::4]],
+        "null_gap_rel_curve": [round(g[2], 4) for g in null.gaps[::4]],
+        "null_gap_abs": round(null.gaps[-1][1], 5),
+        "null_reward_std": round(null.reward_std, 4),
+        "table": table.model,
+        "seed": args.seed,
+        "learner": overrides,
+        "seconds": round(seconds, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""A calibrated simulator of the executors, to check that the learner finds the best controls.
+
+Real training costs ~40 s of LLM calls per question, far too slow to tell a learner that
+follows the reward slope from one that drifts. Here fake executors answer fake questions in
+microseconds, with a chance of being right that follows a *measured* accuracy-vs-controls
+table (the action sweep), so the learner faces the same signal-to-noise as on the real model:
+
+- each executor is right with probability `table(controls) * ease_q`, a Bernoulli draw; the
+  question's ease (uniform in [0.5, 1.5], mean 1) varies the difficulty without moving the best
+  controls, and the team's accuracy over questions is the table's;
+- wrong answers are one of a few distractors per question, so wrong executors sometimes agree;
+  the commitment is the plurality answer (ties drawn at random), and rewards are SPEC 4.4's;
+- executors differ: executor i sees the table shifted by `shifts[i]` normalised units along
+  temperature (mirrored at the range ends), as if its model preferred hotter sampling, so every
+  agent has its own optimum and must learn from its own reward;
+- observations look like the real ones: unit-norm "sentence embeddings" of questions and
+  strategies with the pairwise cosine of real GSM8K questions (~0.37), plus history features.
+
+The default table holds the figures measured on the 0.5B model (GSM8K, per-sample accuracy
+28.9% at temperature 0.1, 13.3% at 0.7 and at 1.2); `AccuracyTable.from_json` loads the full
+sweep (`docs/action_sweep_*.json`) and interpolates over its grid.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from econ.belief.buffer import Transition
+from econ.belief.controls import LIMITS, Controls
+from econ.belief.early_stop import EarlyStop, EarlyStopConfig
+from econ.belief.history import AgentHistory
+from econ.belief.learner import Learner
+from econ.belief.rewards import agent_rewards, team_reward
+
+# where a control the table measured but the agents do not set stays (the servers' defaults)
+NEUTRAL = {"temperature": 0.7, "top_p": 1.0, "repetition_penalty": 1.0}
+QUESTION_COSINE = 0.37  # mean pairwise cosine of all-MiniLM-L6-v2 embeddings of GSM8K questions
+OPTIMUM_TOLERANCE = 0.005  # accuracy within this of the best counts as optimal
+
+
+@dataclass(frozen=True)
+class AccuracyTable:
+    """Accuracy on a grid of controls; `__call__` interpolates multilinearly, clamped at edges."""
+
+    model: str
+    grid: dict[str, tuple[float, ...]]
+    accuracy: Tensor  # shape [len(grid[name]) for name in grid]
+
+    def __post_init__(self) -> None:
+        shape = tuple(len(v) for v in self.grid.values())
+        if tuple(self.accuracy.shape) != shape:
+            raise ValueError(f"accuracy has shape {tuple(self.accuracy.shape)}, grid {shape}")
+        for name, axis in self.grid.items():
+            if name not in LIMITS:
+                raise ValueError(f"unknown control {name!r} in the accuracy table")
+            if list(axis) != sorted(set(axis)):
+                raise ValueError(f"grid of {name} must be strictly increasing")
+
+    @classmethod
+    def measured_default(cls) -> AccuracyTable:
+        """Qwen2.5-coder 0.5B on GSM8K, 30 questions x 3 samples per temperature."""
+        return cls(
+            model="qwen2.5-coder-0.5b (3 temperatures)",
+            grid={"temperature": (0.1, 0.7, 1.2)},
+            accuracy=torch.tensor([0.289, 0.133, 0.133]),
+        )
+
+    @classmethod
+    def flat(cls, accuracy: float) -> AccuracyTable:
+        """A landscape where the controls do not matter: the null case."""
+        return cls(model="flat", grid={"temperature": (0.0,)}, accuracy=torch.tensor([accuracy]))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> AccuracyTable:
+        """The action sweep's JSON: {"model", "grid": {name: [values]}, "cells": [{name: value,
+        ..., "accuracy": a}, ...]}, one cell per grid point."""
+        data = json.loads(Path(path).read_text())
+        grid = {k: tuple(float(x) for x in v) for k, v in data["grid"].items()}
+        acc = torch.full(tuple(len(v) for v in grid.values()), math.nan)
+        for cell in data["cells"]:
+            index = tuple(grid[k].index(float(cell[k])) for k in grid)
+            acc[index] = float(cell["accuracy"])
+        if acc.isnan().any():
+            raise ValueError(f"{path}: {int(acc.isnan().sum())} grid cells have no accuracy")
+        return cls(model=str(data.get("model", Path(path).stem)), grid=grid, accuracy=acc)
+
+    def mean(self) -> float:
+        """Accuracy averaged over the grid cells (the level of the null landscape)."""
+        return self.accuracy.mean().item()
+
+    def __call__(self, settings: Mapping[str, Tensor]) -> Tensor:
+        """Accuracy at control values (tensors of one shape); table controls not given stay at
+        their NEUTRAL value, given controls the table lacks do not matter."""
+        shape = next(iter(settings.values())).shape if settings else torch.Size([])
+        weights, indices = [], []
+        for name, axis in self.grid.items():
+            grid = torch.tensor(axis)
+            x = settings[name] if name in settings else torch.full(shape, NEUTRAL[name])
+            x = x.clamp(grid[0], grid[-1])
+            if len(axis) == 1:
+                lo = torch.zeros(shape, dtype=torch.long)
+                t = torch.zeros(shape)
+            else:
+                lo = (torch.searchsorted(grid, x.contiguous(), right=True) - 1).clamp(0, len(axis) - 2)
+                t = (x - grid[lo]) / (grid[lo + 1] - grid[lo])
+            indices.append(lo)
+            weights.append(t)
+        out = torch.zeros(shape)
+        for corner in itertools.product((0, 1), repeat=len(self.grid)):
+            w = torch.ones(shape)
+            idx = []
+            for bit, lo, t, axis in zip(corner, indices, weights, self.grid.values()):
+                w = w * (t if bit else 1.0 - t)
+                idx.append((lo + bit).clamp(max=len(axis) - 1))
+            out = out + w * self.accuracy[tuple(idx)]
+        return out
+
+
+@dataclass
+class SimQuestion:
+    """A fake question: embeddings of its text and of its strategy, and how easy it is."""
+
+    emb: Tensor  # [embed_dim], unit norm
+    strategy: Tensor  # [embed_dim], unit norm
+    ease: float  # multiplies every executor's chance of being right
+
+
+@dataclass
+class SimOutcome:
+    """What one question produced: who was right, the commitment, and everyone's rewards."""
+
+    correct: list[bool]
+    agree: list[bool]
+    team_correct: bool
+    rewards: list[float]
+    commit_emb: Tensor
+
+
+class FakeExecutors:
+    """N simulated executors whose accuracy follows an `AccuracyTable` (see the module doc)."""
+
+    def __init__(
+        self,
+        table: AccuracyTable,
+        controls: Controls,
+        n_agents: int = 3,
+        shifts: list[float] | None = None,
+        embed_dim: int = 384,
+        distractors: int = 3,
+        seed: int = 0,
+    ) -> None:
+        self.table = table
+        self.controls = dict(controls)
+        self.n_agents = n_agents
+        self.embed_dim = embed_dim
+        self.distractors = distractors
+        self.gen = torch.Generator().manual_seed(seed)
+        shifts = shifts if shifts is not None else [0.3 * i for i in range(n_agents)]
+        if len(shifts) != n_agents:
+            raise ValueError(f"{len(shifts)} shifts for {n_agents} executors")
+        axis = list(controls).index("temperature") if "temperature" in controls else 0
+        self.shift = torch.zeros(n_agents, len(controls))
+        self.shift[:, axis] = torch.tensor(shifts)
+        self._topic = F.normalize(torch.randn(embed_dim, generator=self.gen), dim=0)
+        self._optimal = self._optimal_sets()
+
+    # --- the landscape ----------------------------------------------------------------------
+
+    def accuracy(self, u: Tensor) -> Tensor:
+        """Each executor's expected accuracy at normalised actions u [..., N, A] -> [..., N]."""
+        v = u - self.shift
+        v = torch.remainder(v, 2.0)
+        v = torch.where(v > 1.0, 2.0 - v, v)  # mirrored at the range ends
+        settings = {
+            name: lo + (hi - lo) * v[..., k]
+            for k, (name, (lo, hi)) in enumerate(self.controls.items())
+        }
+        return self.table(settings)
+
+    def _optimal_sets(self) -> list[Tensor]:
+        """Per executor, the points of a fine grid over [0, 1]^A within OPTIMUM_TOLERANCE of its
+        best accuracy (a whole line when a control does not matter)."""
+        a = len(self.controls)
+        points = {1: 201, 2: 101, 3: 41}.get(a, 21)
+        axis = torch.linspace(0.0, 1.0, points)
+        grid = torch.cartesian_prod(*[axis] * a).reshape(-1, a)  # [P, A]
+        acc = self.accuracy(grid.unsqueeze(1).expand(-1, self.n_agents, -1))  # [P, N]
+        best = acc.amax(dim=0)
+        return [grid[acc[:, i] >= best[i] - OPTIMUM_TOLERANCE] for i in range(self.n_agents)]
+
+    def optimum_error(self, u: Tensor) -> float:
+        """Largest distance (normalised units) from an action [..., N, A] to its executor's
+        optimal set, over executors and questions."""
+        u = u.reshape(-1, self.n_agents, u.shape[-1])
+        worst = 0.0
+        for i, optimal in enumerate(self._optimal):
+            dist = torch.cdist(u[:, i], optimal).amin(dim=1)
+            worst = max(worst, dist.max().item())
+        return worst
+
+    def optima(self) -> Tensor:
+        """The centre of each executor's optimal set [N, A] (for reports)."""
+        return torch.stack([s.mean(dim=0) for s in self._optimal])
+
+    # --- questions and answers --------------------------------------------------------------
+
+    def question(self) -> SimQuestion:
+        """A fresh question, its strategy, and its ease."""
+        a = math.sqrt(QUESTION_COSINE)
+
+        def text() -> Tensor:
+            noise = F.normalize(torch.randn(self.embed_dim, generator=self.gen), dim=0)
+            return F.normalize(a * self._topic + math.sqrt(1 - a * a) * noise, dim=0)
+
+        ease = 0.5 + torch.rand((), generator=self.gen).item()
+        return SimQuestion(emb=text(), strategy=text(), ease=ease)
+
+    def answer(self, q: SimQuestion, u: Tensor, alpha: tuple[float, float, float]) -> SimOutcome:
+        """Executors answer q with normalised actions u [N, A]; the team commits; SPEC 4.4
+        rewards with weights alpha."""
+        p = (self.accuracy(u) * q.ease).clamp(0.0, 1.0)
+        correct = torch.rand(self.n_agents, generator=self.gen) < p
+        wrong = torch.randint(1, self.distractors + 1, (self.n_agents,), generator=self.gen)
+        answers = torch.where(correct, torch.zeros_like(wrong), wrong)
+        counts = torch.bincount(answers, minlength=self.distractors + 1).float()
+        ties = (counts == counts.max()).nonzero().flatten()
+        commit = ties[torch.randint(len(ties), (1,), generator=self.gen)].item()
+        agree = (answers == commit).tolist()
+        # cosine of a response to the commitment's text: high when they share the answer
+        cos = torch.where(answers == commit, 0.85, 0.55) + 0.05 * torch.randn(
+            self.n_agents, generator=self.gen
+        )
+        team_correct = commit == 0
+        rewards, _ = agent_rewards(agree, cos.tolist(), correct.tolist(), team_correct, alpha)
+        commit_emb = F.normalize(
+            q.emb + 0.5 * F.normalize(torch.randn(self.embed_dim, generator=self.gen), dim=0), dim=0
+        )
+        return SimOutcome(correct.tolist(), agree, team_correct, rewards, commit_emb)
+
+
+@dataclass
+class SimReport:
+    """How a simulated training run went, measured on held-out questions."""
+
+    episodes: int
+    updates: int
+    stopped_early: bool
+    gaps: list[tuple[int, float, float]] = field(default_factory=list)  # (episode, abs, rel)
+    max_move: float = 0.0  # largest move of a deterministic action from its start
+    final_actions: Tensor | None = None  # [H, N, A] normalised, deterministic
+    reward_std: float = 0.0  # of the per-executor rewards observed in the run
+    team_rewards: list[float] = field(default_factory=list)
+
+
+def observation(q: SimQuestion, history: AgentHistory, n_agents: int) -> Tensor:
+    """[N, obs_dim] in the real layout: [emb(question); emb(strategy); history features]."""
+    shared = torch.cat([q.emb, q.strategy]).expand(n_agents, -1)
+    return torch.cat([shared, history.features()], dim=1)
+
+
+@torch.no_grad()
+def _deterministic(learner: Learner, obs: Tensor) -> Tensor:
+    """The policy's normalised actions [..., N, A] on observations, without noise."""
+    return learner.agents.policy(learner.agents.beliefs(obs))
+
+
+def simulate(
+    executors: FakeExecutors,
+    learner: Learner,
+    episodes: int,
+    *,
+    heldout: int = 32,
+    gap_every: int = 5,
+    early_stop: EarlyStopConfig | None = None,
+) -> SimReport:
+    """Train `learner` on simulated questions for up to `episodes` episodes.
+
+    The same steps as `econ.train.train`: play (explore), reward, store, update, measure; the
+    gap and the action moves are measured on `heldout` questions never trained on.
+    """
+    agents, n = learner.agents, executors.n_agents
+    history = AgentHistory(n)
+    held = torch.stack([observation(executors.question(), history, n) for _ in range(heldout)])
+    start = _deterministic(learner, held)
+    stopper = EarlyStop(early_stop or EarlyStopConfig(enabled=False))
+    report = SimReport(episodes=0, updates=0, stopped_early=False)
+    observed: list[float] = []
+    for episode in range(1, episodes + 1):
+        # play
+        q = executors.question()
+        obs = observation(q, history, n)
+        actions = learner.explore(obs.unsqueeze(0))[0]
+        # reward
+        outcome = executors.answer(q, agents.normalise(actions), learner.alpha)
+        rewards = torch.tensor(outcome.rewards)
+        # store
+        learner.store(
+            [
+                Transition(
+                    obs=obs,
+                    actions=actions,
+                    rewards=rewards,
+                    reward_tot=team_reward(outcome.rewards),
+                    commit_emb=outcome.commit_emb,
+                    commit_correct=float(outcome.team_correct),
+                )
+            ]
+        )
+        history.update(outcome.rewards, outcome.agree)
+        observed.extend(outcome.rewards)
+        report.team_rewards.append(team_reward(outcome.rewards))
+        # update
+        if learner.ready:
+            for _ in range(learner.cfg.updates_per_episode):
+                learner.update()
+        report.episodes = episode
+        # measure
+        if episode % gap_every == 0 or episode == episodes:
+            now = history.refresh(held)
+            gap = learner.epsilon_gap(now)
+            report.gaps.append((episode, gap.absolute, gap.relative))
+            moved = (_deterministic(learner, now) - start).abs().max().item()
+            report.max_move = max(report.max_move, moved)
+            if stopper.update(gap.relative, report.team_rewards, learner.updates):
+                report.stopped_early = True
+                break
+    report.updates = learner.updates
+    report.final_actions = _deterministic(learner, history.refresh(held))
+    report.reward_std = torch.tensor(observed).std().item()
+    return report

@@ -1,0 +1,216 @@
+"""`econ view RUN`: one self-contained HTML page for reading a run.
+
+A run's transcripts (every call of every method on every question) are the evidence behind its
+numbers, and records.jsonl is unreadable as text. This writes a single file that opens offline
+in any browser, with nothing to install and no server: the run's data is embedded as JSON, its
+plots as data: URIs, and the page's own script (templates/view.html) draws the tables, the
+filters and the per-record drill-down from that JSON.
+
+Reading is strictly read-only: a run may still be writing, so a half-written last line or a
+damaged one is skipped here, never cut off (unlike `econ.evaluate.read_records`, which repairs
+the file before a resume appends to it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from econ.errors import UserError
+from econ.report import SIGNIFICANCE, paired_stats, summarize
+from econ.tasks import get_benchmark
+
+# The file names evaluate.py and train.py write; importing those modules would load torch.
+RECORDS = "records.jsonl"
+EPISODES = "episodes.jsonl"
+SUMMARY = "summary.json"
+CONFIG = "config.yaml"
+VIEW = "view.html"
+PLACEHOLDER = "__ECON_VIEW_DATA__"
+
+
+def write_view(run_dir: Path, out: Path | None = None) -> Path:
+    """Write the page (to RUN/view.html unless `out` is given) and return its path."""
+    html = render(view_data(run_dir))
+    path = out if out is not None else run_dir / VIEW
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def view_data(run_dir: Path) -> dict[str, Any]:
+    """Everything the page shows, as one JSON-ready dict."""
+    if not run_dir.exists():
+        raise UserError(f"{run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} is not a directory")
+    if not (run_dir / RECORDS).is_file() and not (run_dir / EPISODES).is_file():
+        raise UserError(
+            f"{run_dir} is not a run directory: it holds neither {RECORDS} (eval, compare) "
+            f"nor {EPISODES} (train)"
+        )
+    config_text = _read_text(run_dir / CONFIG)
+    config = _parse_config(config_text)
+    records = _latest(_read_jsonl(run_dir / RECORDS))
+    methods = _method_order(records, config)
+    records.sort(key=lambda r: (_natural(r["id"]), r.get("epoch", 0), methods.index(r["method"])))
+    summary, paired = _summary(run_dir / SUMMARY, records, methods)
+    return {
+        "run": run_dir.resolve().name,
+        "path": str(run_dir.resolve()),
+        "config": config_text,
+        "benchmark": _section(config, "run").get("benchmark"),
+        "methods": methods,
+        "summary": summary,
+        "paired": paired,
+        "significance": SIGNIFICANCE,
+        "plots": _plots(run_dir),
+        "records": records,
+        "agreement": _agreement(records),
+        "episodes": _read_jsonl(run_dir / EPISODES),
+        "controls": list(_section(config, "econ").get("controls") or {}),
+    }
+
+
+def render(data: dict[str, Any]) -> str:
+    """The template with the data embedded.
+
+    Every "<" in the JSON becomes the JSON escape \\u003c: a response holding "</script>" or
+    "<!--" then cannot end or alter the script element, and JSON.parse restores it exactly.
+    """
+    template = resources.files("econ").joinpath("templates", VIEW).read_text(encoding="utf-8")
+    payload = json.dumps(_finite(data), ensure_ascii=False).replace("<", "\\u003c")
+    return template.replace(PLACEHOLDER, payload, 1)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a diverged loss, say) as null: JSON.parse rejects them, and one
+    would leave the whole page blank."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _read_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+
+def _parse_config(text: str | None) -> dict[str, Any]:
+    """config.yaml as a dict; one the page cannot parse is still shown verbatim."""
+    try:
+        parsed = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    section = config.get(name)
+    return section if isinstance(section, dict) else {}
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    """Every complete line that holds a JSON object; the rest is skipped, the file untouched."""
+    if not path.is_file():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    lines.pop()  # b"" after the last newline, or a line still being written
+    rows = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            rows.append(obj)
+    return rows
+
+
+def _natural(text: str) -> list[Any]:
+    """Sort key that puts "q2" before "q10"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _latest(rows: list[dict]) -> list[dict]:
+    """The latest record per (id, method, epoch), as the summary counts them: a resumed
+    question's errored record is superseded."""
+    latest: dict[tuple[str, str, int], dict] = {}
+    for r in rows:
+        epoch = r.get("epoch", 0)
+        if isinstance(r.get("id"), str) and isinstance(r.get("method"), str) and type(epoch) is int:
+            latest[(r["id"], r["method"], epoch)] = r
+    return list(latest.values())
+
+
+def _method_order(records: list[dict], config: dict[str, Any]) -> list[str]:
+    """The config's method order (its first method is the paired tests' reference), then any
+    method found only in the records."""
+    configured = _section(config, "run").get("methods") or []
+    seen = dict.fromkeys(r["method"] for r in records)
+    return [m for m in configured if m in seen] + [m for m in seen if m not in configured]
+
+
+def _summary(
+    path: Path, records: list[dict], methods: list[str]
+) -> tuple[dict[str, dict], list[dict]]:
+    """summary.json as the run wrote it (or `econ rescore` rewrote it); a run still going or
+    killed before its summary gets one computed from its records."""
+    if path.is_file():
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            report = None
+        if isinstance(report, dict) and isinstance(report.get("methods"), dict):
+            return report["methods"], report.get("paired") or []
+    return summarize(records, methods), paired_stats(records, methods)
+
+
+def _agreement(records: list[dict]) -> dict[str, dict[str, bool]]:
+    """Per "id|epoch" answered by two or more methods: whether their answers differ (compared
+    the way the benchmark compares answers, so "5" and "5.0" agree) and whether their verdicts
+    differ (some right, some wrong)."""
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(f"{r['id']}|{r.get('epoch', 0)}", []).append(r)
+    agreement = {}
+    for key, group in groups.items():
+        if len(group) < 2:
+            continue
+        answers = {_normalized(r) for r in group}
+        verdicts = {bool(r.get("correct")) for r in group}
+        agreement[key] = {"answers_differ": len(answers) > 1, "verdicts_differ": len(verdicts) > 1}
+    return agreement
+
+
+def _normalized(record: dict) -> str | None:
+    prediction = record.get("prediction")
+    if prediction is None:
+        return None
+    try:
+        return get_benchmark(str(record.get("benchmark"))).normalize(str(prediction))
+    except UserError:  # a benchmark this version does not know: compare the text
+        return str(prediction).strip()
+
+
+def _plots(run_dir: Path) -> list[dict[str, str]]:
+    """Every PNG the run wrote (accuracy_vs_tokens.png, training.png), inlined."""
+    return [
+        {
+            "name": p.name,
+            "src": f"data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}",
+        }
+        for p in sorted(run_dir.glob("*.png"))
+    ]

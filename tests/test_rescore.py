@@ -1,0 +1,104 @@
+"""`econ rescore`: stored responses decided and graded again with the current code."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from econ.cli import app
+from econ.config import load_config, save_config
+from econ.evaluate import CONFIG, RECORDS
+
+
+def call(role, response, *, agent=None, round_no=0, finish="stop"):
+    return {
+        "role": role,
+        "round": round_no,
+        "agent": agent,
+        "response": response,
+        "finish_reason": finish,
+    }
+
+
+def record(qid, method, trace, prediction, correct, gold="18"):
+    return {
+        "id": qid,
+        "method": method,
+        "benchmark": "gsm8k",
+        "gold": gold,
+        "prediction": prediction,
+        "correct": correct,
+        "prompt_tokens": 10,
+        "completion_tokens": 10,
+        "calls": len(trace),
+        "latency_s": 1.0,
+        "error": None,
+        "details": {},
+        "trace": trace,
+    }
+
+
+def write_run(tmp_path, records):
+    cfg = load_config(None, {"run.benchmark": "gsm8k", "run.methods": ["cot", "econ"]})
+    save_config(cfg, tmp_path / CONFIG)
+    (tmp_path / RECORDS).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_rescore_regrades_from_the_trace_and_counts_changed_verdicts(tmp_path):
+    executors = [
+        call("executor", f"so \\boxed{{{a}}}", agent=i) for i, a in enumerate("18 18 3".split())
+    ]
+    records = [
+        # an old extractor read the year in the note
+        record(
+            "q1", "cot", [call("solver", "The answer is 18.\nNote: prices of 2023.")], "2023", False
+        ),
+        # a cut-off response: the number it stopped on is no answer, even when it equals the gold
+        record(
+            "q2", "cot", [call("solver", "9 * 2 = 18 and then 18", finish="length")], "18", True
+        ),
+        # a commitment without a box: its "Solution 3" is commentary; the majority decides
+        record(
+            "q1",
+            "econ",
+            [
+                call("strategy", "Double it."),
+                *executors,
+                call("coordinator", "Solution 1 and Solution 2 agree. Solution 3 is wrong."),
+            ],
+            "3",
+            False,
+        ),
+        record(
+            "q2",
+            "econ",
+            [call("strategy", "x"), *executors, call("coordinator", "\\boxed{18}")],
+            "18",
+            True,
+        ),
+    ]
+    write_run(tmp_path, records)
+
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "verdicts changed: 3" in result.output
+
+    rescored = {(r["id"], r["method"]): r for r in map(json.loads, open(tmp_path / RECORDS))}
+    assert rescored["q1", "cot"]["prediction"] == "18" and rescored["q1", "cot"]["correct"]
+    assert rescored["q2", "cot"]["prediction"] is None and not rescored["q2", "cot"]["correct"]
+    assert rescored["q1", "econ"]["details"]["decided_by"] == "majority"
+    assert rescored["q1", "econ"]["prediction"] == "18"
+    assert rescored["q2", "econ"]["details"]["decided_by"] == "commitment"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["methods"]["econ"]["decided_by"] == {"commitment": 1, "majority": 1}
+    assert summary["methods"]["cot"]["correct"] == 1
+
+    again = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert "verdicts changed: 0" in again.output
+
+
+def test_rescore_of_a_directory_without_a_run_is_one_line_exit_2(tmp_path):
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not a run directory" in result.output
