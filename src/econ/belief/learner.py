@@ -98,7 +98,7 @@ class Learner:
         self.agents = agents.to(self.device)
         self.reward_weights = rewards
         self.alpha: Alpha = tuple(rewards.alpha)
-        self.optimizer = torch.optim.Adam(self._param_groups(), fused=True)
+        self.optimizer = torch.optim.AdamW(self._param_groups(), fused=True)
         self.actor_optimizer = torch.optim.SGD(
             agents.actor_parameters(), lr=cfg.actor_lr, momentum=cfg.actor_momentum
         )

@@ -11,6 +11,7 @@ import pydantic
 from econ.errors import UserError
 from econ.llm import registry
 from econ.llm.base import LLM, Completion, LLMError, Message
+from econ.llm.cache import CachedLLM, cache_path, open_cache, server_identity
 from econ.llm.openai_compat import (
     REMOTE_CONCURRENCY,
     OpenAICompatLLM,
@@ -21,6 +22,7 @@ from econ.llm.openai_compat import (
 
 __all__ = [
     "LLM",
+    "CachedLLM",
     "Completion",
     "LLMError",
     "LLMSettings",
@@ -61,18 +63,49 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     # request field for the repetition penalty on openai: servers (the embedded one always
     # uses llama.cpp's "repeat_penalty"): vLLM/SGLang take "repetition_penalty"
     repetition_penalty_field: str = "repetition_penalty"
+    # Request cache (econ.llm.cache): false, true ($ECON_HOME/cache.sqlite) or a file path.
+    cache: bool | str = False
+
+    @pydantic.field_validator("cache")
+    @classmethod
+    def _cache_path(cls, value: bool | str) -> bool | str:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be true, false or a file path")
+        return value
 
 
 _cache: dict[tuple[str, str, int | None], LLM] = {}
 
 
 def make_llm(spec: str, settings: LLMSettings | None = None) -> LLM:
-    """Backend for a spec string; the same spec and settings give the same instance."""
+    """Backend for a spec string; the same spec and settings give the same instance.
+
+    With `settings.cache` on, the backend is wrapped in the request cache; the wrapped
+    backend is the same instance an uncached run of this spec gets.
+    """
     settings = settings or LLMSettings()
     key = (spec, settings.model_dump_json(), settings.concurrency)
     if key not in _cache:
-        _cache[key] = _build(spec, settings)
+        if settings.cache is False:
+            _cache[key] = _build(spec, settings)
+        else:
+            inner = make_llm(spec, settings.model_copy(update={"cache": False}))
+            _cache[key] = _cached(spec, inner, settings)
     return _cache[key]
+
+
+def _cached(spec: str, inner: LLM, settings: LLMSettings) -> CachedLLM:
+    """`inner` behind the request cache, keyed by what really answers (see econ.llm.cache)."""
+    cache = open_cache(cache_path(settings.cache))
+    kind, _, rest = spec.partition(":")
+    if kind == "local":
+        model = registry.MODELS.get(rest)
+        digest = model.sha256 if model else cache.file_sha256(_local_path(rest))
+        return CachedLLM(inner, cache, f"gguf-sha256:{digest}")
+    model_id, _, base_url = rest.partition("@")
+    return CachedLLM(
+        inner, cache, server_identity(model_id, base_url), settings.repetition_penalty_field
+    )
 
 
 def _build(spec: str, settings: LLMSettings) -> LLM:

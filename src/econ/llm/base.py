@@ -25,6 +25,9 @@ class Completion:
     top_p: float
     max_tokens: int
     repetition_penalty: float | None = None
+    # Served from the request cache (econ.llm.cache) instead of the model: no request was
+    # sent; the tokens are those of the original completion and latency_s is the lookup's.
+    cached: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

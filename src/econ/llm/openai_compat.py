@@ -225,6 +225,7 @@ class OpenAICompatLLM:
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             reraise=True,
+            before_sleep=self._log_retry,
         )
         try:
             async for attempt in retrying:
@@ -245,6 +246,21 @@ class OpenAICompatLLM:
             top_p=top_p,
             max_tokens=max_tokens,
             repetition_penalty=repetition_penalty,
+        )
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        """A request's first retry is a warning with its reason, so a dead or overloaded server
+        shows at the default log level (once per request, not per attempt); later ones are info."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        sleep = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        log.log(
+            logging.WARNING if retry_state.attempt_number == 1 else logging.INFO,
+            "%s: %s; retrying in %.1f s (attempt %d of %d)",
+            self.name,
+            exc.reason if isinstance(exc, _Retryable) else exc,
+            sleep,
+            retry_state.attempt_number + 1,
+            self._settings.max_retries + 1,
         )
 
     def _wait(self, retry_state: RetryCallState) -> float:
@@ -303,11 +319,9 @@ class OpenAICompatLLM:
                 f"{base_url}/chat/completions", json=payload, headers=headers, timeout=None
             )
         except httpx.HTTPError as exc:  # connect errors, resets, bad encodings, redirects
-            log.debug("%s: %s, will retry", self.name, type(exc).__name__)
             raise _Retryable(type(exc).__name__) from None
         status = response.status_code
         if status == 429 or status >= 500:
-            log.debug("%s: HTTP %d, will retry", self.name, status)
             raise _Retryable(
                 f"HTTP {status}", retry_after=retry_after_s(response.headers.get("retry-after"))
             )

@@ -35,6 +35,7 @@ class CallLog:
     counts the HTTP requests the call sent (retries included), `failed_attempts` lists the
     ones that did not give the answer with their error, and the entry's tokens add up every
     attempt the server reported tokens for, so a record's cost is what the run really spent.
+    `cached` says the answer came from the request cache: no request, the original's tokens.
     """
 
     calls: list[dict] = field(default_factory=list)
@@ -91,8 +92,10 @@ class CallLog:
         error: str | None,
     ) -> None:
         failed = attempts.failed
-        # A backend that does not report its requests is counted as one request per call.
-        requests = len(failed) + int(comp is not None) if attempts.reported else 1
+        # A backend that does not report its requests is counted as one request per call;
+        # an answer from the request cache sent none.
+        answered = comp is not None and not comp.cached
+        requests = len(failed) + int(answered) if attempts.reported else 1
         entry.update(
             {
                 "model": comp.model if comp else entry["model"],
@@ -107,6 +110,7 @@ class CallLog:
                 "requests": requests,
                 "failed_attempts": failed,
                 "error": error,
+                "cached": comp is not None and comp.cached,
             }
         )
         self.calls.append(entry)

@@ -1,6 +1,16 @@
 """Benchmarks: loading questions, extracting answers from responses, and grading them."""
 
-from econ.tasks.datasets import Question, load_questions
-from econ.tasks.grade import BENCHMARKS, Benchmark, get_benchmark
+from econ.tasks.datasets import Fields, Question, data_fingerprint, load_questions, run_questions
+from econ.tasks.grade import ANSWER_TYPES, BENCHMARKS, Benchmark, get_benchmark
 
-__all__ = ["BENCHMARKS", "Benchmark", "Question", "get_benchmark", "load_questions"]
+__all__ = [
+    "ANSWER_TYPES",
+    "BENCHMARKS",
+    "Benchmark",
+    "Fields",
+    "Question",
+    "data_fingerprint",
+    "get_benchmark",
+    "load_questions",
+    "run_questions",
+]

@@ -1,23 +1,29 @@
-"""Load benchmark questions from a local JSONL file, the packaged demo set, or the hub.
+"""Turn rows into benchmark questions: the built-in benchmarks' record formats, or the
+fields a benchmark of your own names in its config.
 
-Local files use the same record format as the public Hugging Face datasets (see
-shared/data/README.md), so one row parser serves both sources.
+Rows come from a local file, the packaged demo set or the hub (``econ.tasks.sources``). Local
+files of a built-in benchmark use the public Hugging Face datasets' record format, so one row
+parser serves every source. A benchmark of your own needs no code: ``run.question_field``,
+``run.answer_field``, optionally ``run.id_field``, and ``run.answer_type`` say how to read it.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from econ.errors import UserError
 from econ.tasks.extract import format_number, parse_number
 from econ.tasks.grade import get_benchmark
+from econ.tasks.sources import HubHome, Rows, Source, resolve
+
+if TYPE_CHECKING:
+    from econ.config import RunSpec
 
 
 @dataclass(frozen=True)
@@ -30,18 +36,32 @@ class Question:
     benchmark: str
 
 
+@dataclass(frozen=True)
+class Fields:
+    """Where a benchmark of your own keeps each part of a row; without ``id`` a question's
+    id is its row index."""
+
+    question: str
+    answer: str
+    id: str | None = None
+
+
 class _RowError(Exception):
     """A record lacks what its benchmark needs; the loader adds where it came from."""
 
 
-# Hub id, config, and the hub's split name for each split we ask for. gsm-hard publishes
-# its test problems as the hub's only split, "train".
-_HUB: dict[str, tuple[str, str | None, dict[str, str]]] = {
-    "gsm8k": ("openai/gsm8k", "main", {}),
-    "gsm-hard": ("reasoning-machines/gsm-hard", None, {"test": "train"}),
-    "svamp": ("ChilleD/SVAMP", None, {}),
-    "math500": ("HuggingFaceH4/MATH-500", None, {}),
-    "strategyqa": ("ChilleD/StrategyQA", None, {}),
+# A row and its index -> (question id, question, canonical gold).
+Parser = Callable[[dict[str, Any], int], tuple[str, str, str]]
+
+
+# Each built-in benchmark's dataset on the hub. gsm-hard publishes its test problems as the
+# hub's only split, "train".
+_HUB: dict[str, HubHome] = {
+    "gsm8k": HubHome("openai/gsm8k", "main"),
+    "gsm-hard": HubHome("reasoning-machines/gsm-hard", split_names={"test": "train"}),
+    "svamp": HubHome("ChilleD/SVAMP"),
+    "math500": HubHome("HuggingFaceH4/MATH-500"),
+    "strategyqa": HubHome("ChilleD/StrategyQA"),
 }
 
 
@@ -75,6 +95,51 @@ def _yesno_gold(value: Any) -> str:
     if isinstance(value, str) and value.strip().lower() in ("yes", "no", "true", "false"):
         return "yes" if value.strip().lower() in ("yes", "true") else "no"
     raise _RowError(f"unparseable gold answer {value!r} (expected true/false)")
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise _RowError(f"id {value!r} is not a non-empty string or an integer")
+    return str(value).strip()
+
+
+def _literal_gold(value: Any) -> str:
+    """A math or free-text gold as written; a number stored as one (JSON, Parquet) in its
+    canonical spelling."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return format_number(float(value))
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise _RowError(f"unparseable gold answer {value!r}")
+
+
+def _mixed_gold(value: Any) -> str:
+    """The demo set's kind: yes/no where the gold says so, a number otherwise."""
+    try:
+        return _yesno_gold(value)
+    except _RowError:
+        return _number_gold(value)
+
+
+# Benchmark.kind -> the canonical gold of a row's answer field.
+_GOLDS: dict[str, Callable[[Any], str]] = {
+    "numeric": _number_gold,
+    "yesno": _yesno_gold,
+    "math": _literal_gold,
+    "text": _literal_gold,
+    "mixed": _mixed_gold,
+}
+
+
+def _mapped_parser(name: str, kind: str, fields: Fields) -> Parser:
+    """A row parser that reads the fields the config names."""
+    gold = _GOLDS[kind]
+
+    def parse(row: dict[str, Any], index: int) -> tuple[str, str, str]:
+        qid = _id_text(_field(row, fields.id)) if fields.id else f"{name}-{index}"
+        return qid, _text(row, fields.question), gold(_field(row, fields.answer))
+
+    return parse
 
 
 def _gsm8k(row: dict[str, Any], index: int) -> tuple[str, str, str]:
@@ -111,7 +176,7 @@ def _demo(row: dict[str, Any], index: int) -> tuple[str, str, str]:
     return str(_field(row, "id")), _text(row, "question"), gold
 
 
-_PARSERS: dict[str, Callable[[dict[str, Any], int], tuple[str, str, str]]] = {
+_PARSERS: dict[str, Parser] = {
     "gsm8k": _gsm8k,
     "gsm-hard": _gsm_hard,
     "svamp": _svamp,
@@ -121,25 +186,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], tuple[str, str, str]]] = {
 }
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[str, Any]]:
-    """(location, record) for each non-blank line; invalid JSON is a UserError.
-
-    Lines split on "\\n" only: records may hold U+2028, which ``str.splitlines`` splits on.
-    """
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            yield where, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: invalid JSON ({exc.msg})") from None
-
-
-def _to_questions(
-    name: str, rows: Iterable[tuple[str, Any]], limit: int | None
-) -> list[Question]:
-    parser = _PARSERS[name]
+def _to_questions(name: str, parser: Parser, rows: Rows, limit: int | None) -> list[Question]:
     questions: list[Question] = []
     first_seen: dict[str, str] = {}
     # islice stops before reading past the limit, so later rows (even malformed) are ignored.
@@ -158,21 +205,15 @@ def _to_questions(
     return questions
 
 
-def _hub_rows(name: str, split: str) -> Iterator[tuple[str, Any]]:
-    hub_id, config, split_names = _HUB[name]
-    hub_split = split_names.get(split, split)
-    try:
-        import datasets  # slow to import; only the hub path needs it
-
-        rows = datasets.load_dataset(hub_id, config, split=hub_split)
-    except Exception as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+def _source(name: str, data: str | Path | None, split: str, revision: str | None) -> Source:
+    if data is None and name == "demo":
+        data = Path(str(resources.files("econ.tasks").joinpath("data/demo.jsonl")))
+    if data is None and name not in _HUB:
         raise UserError(
-            f"could not load {name} from the hub ({hub_id}, split {hub_split}): {reason}; "
-            "pass --data PATH to use a local JSONL file"
-        ) from None
-    for index, row in enumerate(rows):
-        yield f"{hub_id}[{hub_split}] row {index}", row
+            f"benchmark {name!r} has no data of its own: pass --data with a local file "
+            "(JSONL, JSON, CSV, Parquet) or a hub id (owner/name)"
+        )
+    return resolve(data, split, revision, _HUB.get(name))
 
 
 def load_questions(
@@ -180,32 +221,64 @@ def load_questions(
     data: str | Path | None = None,
     limit: int | None = None,
     split: str = "test",
+    *,
+    revision: str | None = None,
+    fields: Fields | None = None,
+    answer_type: str | None = None,
 ) -> list[Question]:
     """Questions of benchmark ``name``, the first ``limit`` in file order when given.
 
-    ``data`` is a local JSONL file in the benchmark's record format; without it the demo
-    set comes from the package and the others from the Hugging Face hub (``split`` picks
-    the hub split).
+    ``data`` is a local JSONL, JSON, CSV or Parquet file, or a hub id (``owner/name``,
+    ``owner/name:config``) loaded at ``split`` and ``revision``; without it the demo set
+    comes from the package and the other built-in benchmarks from their hub datasets.
+    Rows are in the benchmark's record format, or with ``fields`` read from the named
+    fields; a name that is not built in is a benchmark of your own, which needs ``fields``
+    and ``answer_type``.
     """
-    get_benchmark(name)
+    bench = get_benchmark(name, answer_type)
     if limit is not None and limit < 0:
         raise UserError(f"limit must be non-negative, got {limit}")
-    if data is not None:
-        path = Path(data)
-        if not path.is_file():
-            raise UserError(f"data file not found: {path}")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError(
-                f"data file {path} is not UTF-8 text (bad byte at offset {exc.start})"
-            ) from None
-        questions = _to_questions(name, _jsonl_rows(path, text), limit)
-        if not questions and limit != 0:
-            raise UserError(f"data file {path} holds no questions")
-        return questions
-    if name == "demo":
-        packaged = resources.files("econ.tasks").joinpath("data/demo.jsonl")
-        rows = _jsonl_rows(Path("demo.jsonl"), packaged.read_text(encoding="utf-8"))
-        return _to_questions(name, rows, limit)
-    return _to_questions(name, _hub_rows(name, split), limit)
+    if fields is None and name not in _PARSERS:
+        raise UserError(
+            f"benchmark {name!r} is not built in: set run.question_field and "
+            "run.answer_field to say where its rows keep question and answer"
+        )
+    source = _source(name, data, split, revision)
+    rows, _ = source.open()
+    parser = _mapped_parser(name, bench.kind, fields) if fields else _PARSERS[name]
+    questions = _to_questions(name, parser, rows, limit)
+    if not questions and limit != 0:
+        raise UserError(f"{source.label} holds no questions")
+    return questions
+
+
+def run_questions(run: RunSpec, default_split: str) -> list[Question]:
+    """The questions a config's ``run`` section names; ``default_split`` is the hub split
+    read when ``run.split`` is unset ("test", or "train" for training)."""
+    return load_questions(
+        run.benchmark,
+        run.data,
+        run.limit,
+        run.split or default_split,
+        revision=run.revision,
+        fields=_fields(run),
+        answer_type=run.answer_type,
+    )
+
+
+def data_fingerprint(run: RunSpec, default_split: str) -> dict[str, Any]:
+    """What data the config's ``run`` section reads, for config.yaml: a file's path, format,
+    size and sha256, or a hub dataset's id, config, split, revision and `datasets`
+    fingerprint. Only the source is opened; the rows were checked when the run started."""
+    source = _source(run.benchmark, run.data, run.split or default_split, run.revision)
+    return source.open()[1]
+
+
+def _fields(run: RunSpec) -> Fields | None:
+    if run.question_field is None and run.answer_field is None:
+        if run.id_field is not None:
+            raise UserError("run.id_field needs run.question_field and run.answer_field")
+        return None
+    if run.question_field is None or run.answer_field is None:
+        raise UserError("run.question_field and run.answer_field go together: set both")
+    return Fields(run.question_field, run.answer_field, run.id_field)

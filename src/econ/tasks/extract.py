@@ -11,8 +11,9 @@ after it (checks, notes, parentheticals), so extraction tries, in order:
    ("One might think the answer is yes, but") do not count;
 4. for yes/no tasks, a leading verdict line ("Yes." / "**No**" / "Final answer - Yes");
 5. only when the response finished normally: the last number (or yes/no word) in the text,
-   or for MATH the last LaTeX expression that math-verify finds. A response cut off at the
-   token limit without an explicit answer has no answer: the number it stopped on is noise.
+   for MATH the last LaTeX expression that math-verify finds, for free text the last line.
+   A response cut off at the token limit without an explicit answer has no answer: the
+   number it stopped on is noise.
 
 LaTeX braces nest, so boxed content is found with a small brace-matching scanner rather than
 a regex, and no regex replacement strings are used anywhere (backslashes in them are easy to
@@ -50,7 +51,12 @@ _VALUE_START = {
     "yesno": re.compile(_YESNO_START, re.IGNORECASE),
     "mixed": re.compile(_NUMERIC_START + "|" + _YESNO_START, re.IGNORECASE),
     "math": re.compile(r"[-+\u2212(\[{\\$\d]|[A-Za-z](?![A-Za-z])"),
+    "text": re.compile(r"\S"),
 }
+# What opens a line without being part of its text: quote, heading and list markers.
+_LINE_MARK_RE = re.compile(r"\s*(?:(?:[>#]+|[-*+](?=\s))\s*)*")
+# A free-text answer inside markdown emphasis or code marks and before a closing full stop.
+_TEXT_MARKUP_RE = re.compile(r"[\s*`]*(.*?)[\s*`.]*", re.DOTALL)
 _PAREN_RE = re.compile(r"\([^()]*\)")
 # "-$42" and "-\$42": the sign belongs to the number behind the currency sign.
 _NEG_CURRENCY_RE = re.compile(r"[-\u2212]\s*\\?\$\s*(?=\d)")
@@ -381,6 +387,31 @@ def extract_mixed(text: str, finished: bool = True, explicit_only: bool = False)
         return None
     found = [hit for hit in (_last_number(text), _last_yesno(text)) if hit]
     return max(found, key=lambda hit: hit[1])[0] if found else None
+
+
+def text_answer(s: str) -> str:
+    """A free-text answer without the markup around it: ``\\text{}`` wrappers, markdown
+    emphasis or code marks, a closing full stop ("**Paris**." is "Paris")."""
+    return _TEXT_MARKUP_RE.fullmatch(unwrap_text(s)).group(1)
+
+
+def extract_text(text: str, finished: bool = True, explicit_only: bool = False) -> str | None:
+    """A free-text answer (a name, a word, a phrase) as written, None when there is none.
+
+    Without an explicit answer, a finished response's last non-blank line is its answer:
+    free text has no shape (like a number) to find it by elsewhere.
+    """
+    for candidate in _explicit(text, "text"):
+        answer = text_answer(candidate)
+        if answer:
+            return answer
+    if not finished or explicit_only:
+        return None
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    return text_answer(last[_LINE_MARK_RE.match(last).end() :]) or None
 
 
 def _math_value(candidate: str) -> str:

@@ -1,8 +1,10 @@
 """Benchmarks and how their answers are compared (SPEC section 6).
 
 Numbers compare numerically with a relative tolerance, math500 answers symbolically with
-math-verify, yes/no answers by their normalized word. ``normalize`` gives the key that
-majority votes count, so it must map answers that grade equal onto the same string.
+math-verify, yes/no answers by their normalized word, free text exactly after folding case
+and whitespace. ``normalize`` gives the key that majority votes count, so it must map
+answers that grade equal onto the same string. A benchmark of your own names one of these
+answer types (config ``run.answer_type``) and needs no code.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from econ.tasks.extract import (
     extract_math,
     extract_mixed,
     extract_numeric,
+    extract_text,
     extract_yesno,
     format_number,
     parse_number,
     plain_latex,
+    text_answer,
     to_yesno,
     unwrap_text,
 )
@@ -44,15 +48,25 @@ _EXTRACTORS: dict[str, Callable[[str], str | None]] = {
     "math": extract_math,
     "yesno": extract_yesno,
     "mixed": extract_mixed,
+    "text": extract_text,
 }
+# Config `run.answer_type` -> Benchmark.kind, for benchmarks of your own.
+ANSWER_TYPES: dict[str, str] = {
+    "number": "numeric",
+    "yes-no": "yesno",
+    "math": "math",
+    "text": "text",
+}
+# A benchmark of your own names run directories (runs/<time>-<benchmark>-...), so no slashes.
+_OWN_NAME_RE = re.compile(r"[A-Za-z0-9][\w.-]*")
 
 
 @dataclass(frozen=True)
 class Benchmark:
     """A benchmark's answer format: how to extract, compare and vote on answers.
 
-    ``kind`` is "numeric", "math", "yesno", or "mixed" (the demo set: yes/no where the gold
-    is yes/no, numeric otherwise). Numbers are equal within ``rel_tol`` of the larger or
+    ``kind`` is "numeric", "math", "yesno", "text", or "mixed" (the demo set: yes/no where
+    the gold is yes/no, numeric otherwise). Numbers are equal within ``rel_tol`` of the larger or
     within ``abs_tol``. GSM-Hard's golds are floats computed by a program (3244047.0999999996,
     often above 1e6), so a relative slack would accept answers off by hundreds: there numbers
     are equal when they agree to half a cent (abs_tol 0.005) and nothing relative.
@@ -83,6 +97,8 @@ class Benchmark:
             return _math_equal(gold, prediction)
         if self.kind == "yesno" or (self.kind == "mixed" and _is_yesno(gold)):
             return to_yesno(prediction) is not None and to_yesno(prediction) == to_yesno(gold)
+        if self.kind == "text":
+            return self.normalize(prediction) == self.normalize(gold)
         return self._numbers_equal(prediction, gold)
 
     def same_answer(self, a: str | None, b: str | None) -> bool:
@@ -101,6 +117,8 @@ class Benchmark:
             return None
         if self.kind == "math":
             return _normalize_math(answer)
+        if self.kind == "text":
+            return " ".join(text_answer(answer).casefold().split())
         if self.kind in ("numeric", "mixed"):
             value = parse_number(answer)
             if value is not None:
@@ -132,14 +150,38 @@ _BENCHMARKS = {
 BENCHMARKS: tuple[str, ...] = tuple(_BENCHMARKS)
 
 
-def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name``; a UserError naming the valid ones otherwise."""
-    try:
-        return _BENCHMARKS[name]
-    except KeyError:
+def get_benchmark(name: str, answer_type: str | None = None) -> Benchmark:
+    """The built-in benchmark called ``name``, or with ``answer_type`` (config
+    ``run.answer_type``) a benchmark of your own of that name; a UserError saying what is
+    valid otherwise.
+
+    A built-in benchmark keeps its own answer format (GSM-Hard's tolerance, the demo set's
+    mix), so an answer type that contradicts it is refused rather than ignored.
+    """
+    builtin = _BENCHMARKS.get(name)
+    if builtin is not None:
+        if answer_type is not None and ANSWER_TYPES.get(answer_type) != builtin.kind:
+            raise UserError(
+                f"run.answer_type {answer_type!r} does not fit benchmark {name!r}, which "
+                f"compares {builtin.kind} answers; name a benchmark of your own instead "
+                "(e.g. --benchmark custom)"
+            )
+        return builtin
+    if answer_type is None:
         raise UserError(
-            f"unknown benchmark {name!r}; valid benchmarks: {', '.join(BENCHMARKS)}"
-        ) from None
+            f"unknown benchmark {name!r}; valid benchmarks: {', '.join(BENCHMARKS)}, or a "
+            f"name of your own with run.answer_type ({', '.join(ANSWER_TYPES)}), "
+            "run.question_field and run.answer_field"
+        )
+    if answer_type not in ANSWER_TYPES:
+        raise UserError(
+            f"unknown answer type {answer_type!r}; valid: {', '.join(ANSWER_TYPES)}"
+        )
+    if not _OWN_NAME_RE.fullmatch(name):
+        raise UserError(
+            f"benchmark name {name!r} may hold only letters, digits, '.', '_' and '-'"
+        )
+    return Benchmark(name, ANSWER_TYPES[answer_type])
 
 
 def _is_yesno(gold: str) -> bool:

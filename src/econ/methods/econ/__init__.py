@@ -10,7 +10,8 @@ from __future__ import annotations
 from econ.config import RunConfig
 from econ.methods.base import CallLog, Method, Solution, answered, majority, stored_answer
 from econ.methods.econ.commit import decide
-from econ.methods.econ.system import EconResult, EconStep, EconSystem, ExecutorOutcome
+from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome
+from econ.methods.econ.system import EconSystem
 from econ.methods.registry import register
 from econ.tasks import Benchmark
 
@@ -40,9 +41,7 @@ class _EconMethod(Method):
             return Solution(majority(answers, benchmark), {"decided_by": "majority"})
         commits = answered(calls, "coordinator")
         last = max((c["round"] for c in commits), default=0)
-        answer, decided_by = decide(
-            [c for c in commits if c["round"] == last], answers, benchmark
-        )
+        answer, decided_by = decide([c for c in commits if c["round"] == last], answers, benchmark)
         return Solution(answer, {"decided_by": decided_by})
 
 

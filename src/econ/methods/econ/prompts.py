@@ -129,7 +129,7 @@ def rationale(commitment: str) -> str:
 
 
 def revision_messages(
-    question: str, strategy: str, own: str, committed: str, why: str
+    question: str, strategy: str, own: str, *, committed: str, why: str
 ) -> list[Message]:
     """Stage 2: a dissenting executor sees only the committed answer and one line of rationale."""
     return [

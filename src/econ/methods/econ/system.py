@@ -10,9 +10,9 @@ caller's policy chose (training explores).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import torch
 
@@ -27,78 +27,8 @@ from econ.llm.base import LLM
 from econ.methods.base import CallLog, gather_all, majority
 from econ.methods.econ import prompts as P
 from econ.methods.econ.commit import decide, groups, support
+from econ.methods.econ.result import Decision, EconResult, EconStep, ExecutorOutcome, Policy
 from econ.tasks import Benchmark, get_benchmark
-
-Policy = Callable[[torch.Tensor], torch.Tensor]
-"""obs [N, obs_dim] -> actions [N, A] in real units. Training passes an exploring one."""
-
-
-@dataclass
-class ExecutorOutcome:
-    """One executor's latest answer and the sampling controls that produced it."""
-
-    model: str
-    controls: dict[str, float]
-    response: str
-    finish_reason: str | None
-    answer: str | None
-    completion_tokens: int
-
-
-@dataclass
-class EconStep:
-    """One round of acting: round 0 is every executor answering, round r >= 1 the revisions
-    of the executors that disagreed with commitment r - 1. Training rewards the action each
-    executor actually used in the round it acted (`acted`)."""
-
-    round: int
-    obs: torch.Tensor = field(repr=False)  # [N, obs_dim]
-    actions: torch.Tensor = field(repr=False)  # [N, A], real units, as sent
-    acted: list[bool]
-    answers: list[str | None]  # every executor's current answer after this round
-
-
-@dataclass
-class EconResult:
-    """Everything one question produced."""
-
-    answer: str | None
-    strategy: str
-    executors: list[ExecutorOutcome]
-    commitment: str
-    decided_by: str  # "commitment", "reask" or "majority" (see EconSystem.commit)
-    rounds: int
-    commitments: list[str | None]
-    usage: dict
-    seconds: float
-    trace: list[dict]
-    steps: list[EconStep] = field(repr=False)
-
-    @property
-    def obs(self) -> torch.Tensor:
-        """Round 0's observations [N, obs_dim]."""
-        return self.steps[0].obs
-
-    @property
-    def actions(self) -> torch.Tensor:
-        """Round 0's actions [N, A]."""
-        return self.steps[0].actions
-
-    def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "strategy": self.strategy,
-            "executors": [vars(e) for e in self.executors],
-            "commitment": self.commitment,
-            "decided_by": self.decided_by,
-            "rounds": self.rounds,
-            "commitments": self.commitments,
-            "usage": {
-                k: self.usage[k]
-                for k in ("prompt_tokens", "completion_tokens", "calls", "per_model")
-            },
-            "seconds": round(self.seconds, 3),
-        }
 
 
 class EconSystem:
@@ -188,66 +118,43 @@ class EconSystem:
         log: CallLog | None = None,
         policy: Policy | None = None,
     ) -> EconResult:
-        """strategy -> observe -> act -> execute -> commit, then revise while stage-2 rounds
-        remain and some executor disagrees with an unchanged-so-far commitment."""
+        """strategy -> observe -> act -> execute -> commit, then stage-2 revisions while some
+        executor disagrees and the commitment keeps changing."""
         bench = benchmark or get_benchmark("demo")
         log = log if log is not None else CallLog()
-        policy = policy or self.act
         start = time.perf_counter()
         n = len(self.executors)
-
         strategy = await self.strategy(question, bench, log)
-        obs = await self.observe(question, strategy)
-        actions = policy(obs)
-        base = P.executor_messages(question, strategy)
-        outcomes = list(
-            await gather_all(*(self._execute(i, base, actions[i], bench, log, 0) for i in range(n)))
-        )
-        steps = [EconStep(0, obs, actions, [True] * n, [o.answer for o in outcomes])]
-        answer, commitment, decided_by = await self.commit(
-            question, strategy, outcomes, bench, log, 0
-        )
-        commitments = [answer]
-
+        outcomes: list = [None] * n
+        act = functools.partial(self._act, question, outcomes, bench, log, policy or self.act)
+        first = P.executor_messages(question, strategy)
+        steps = [await act(0, strategy, {i: first for i in range(n)})]
+        decision = await self.commit(question, strategy, outcomes, bench, log, 0)
+        commitments = [decision.answer]
         for r in range(1, self.bne_rounds + 1):
-            dissent = [i for i, o in enumerate(outcomes) if not bench.same_answer(o.answer, answer)]
-            if answer is None or not dissent:
+            agrees = functools.partial(bench.same_answer, decision.answer)
+            dissent = [i for i, o in enumerate(outcomes) if not agrees(o.answer)]
+            if decision.answer is None or not dissent:
                 break
-            why = P.rationale(commitment)
-            obs = await self.observe(question, P.commitment_summary(answer, why))
-            actions = policy(obs)
-            revised = await gather_all(
-                *(
-                    self._execute(
-                        i,
-                        P.revision_messages(question, strategy, outcomes[i].response, answer, why),
-                        actions[i],
-                        bench,
-                        log,
-                        r,
-                    )
-                    for i in dissent
+            why = P.rationale(decision.text)
+            revise = {
+                i: P.revision_messages(
+                    question, strategy, outcomes[i].response, committed=decision.answer, why=why
                 )
-            )
-            for i, o in zip(dissent, revised):
-                outcomes[i] = o
-            acted = [i in dissent for i in range(n)]
-            steps.append(EconStep(r, obs, actions, acted, [o.answer for o in outcomes]))
-            new_answer, commitment, decided_by = await self.commit(
-                question, strategy, outcomes, bench, log, r
-            )
-            commitments.append(new_answer)
-            stable = bench.same_answer(new_answer, answer)
-            answer = new_answer
-            if stable:
+                for i in dissent
+            }
+            steps.append(await act(r, P.commitment_summary(decision.answer, why), revise))
+            previous = decision
+            decision = await self.commit(question, strategy, outcomes, bench, log, r)
+            commitments.append(decision.answer)
+            if bench.same_answer(decision.answer, previous.answer):
                 break
-
         return EconResult(
-            answer=answer,
+            answer=decision.answer,
             strategy=strategy,
             executors=outcomes,
-            commitment=commitment,
-            decided_by=decided_by,
+            commitment=decision.text,
+            decided_by=decision.decided_by,
             rounds=len(steps) - 1,
             commitments=commitments,
             usage=log.usage(),
@@ -255,6 +162,30 @@ class EconSystem:
             trace=log.calls,
             steps=steps,
         )
+
+    async def _act(
+        self,
+        question: str,
+        outcomes: list[ExecutorOutcome],
+        bench: Benchmark,
+        log: CallLog,
+        policy: Policy,
+        round_no: int,
+        context: str,
+        messages: dict[int, list],
+    ) -> EconStep:
+        """One round of acting: observe with `context` (the strategy, or the commitment when
+        revising), choose every executor's controls, run the executors that have `messages`
+        concurrently, and update `outcomes` in place."""
+        obs = await self.observe(question, context)
+        actions = policy(obs)
+        done = await gather_all(
+            *(self._execute(i, m, actions[i], bench, log, round_no) for i, m in messages.items())
+        )
+        for i, outcome in zip(messages, done):
+            outcomes[i] = outcome
+        acted = [i in messages for i in range(len(outcomes))]
+        return EconStep(round_no, obs, actions, acted, [o.answer for o in outcomes])
 
     def solve_sync(self, question: str, benchmark: Benchmark | None = None) -> EconResult:
         """For scripts and notebooks without an event loop."""
@@ -344,14 +275,14 @@ class EconSystem:
         bench: Benchmark,
         log: CallLog,
         round_no: int,
-    ) -> tuple[str | None, str, str]:
-        """(answer, commitment text, decided_by). Local commitments per group of g executors,
+    ) -> Decision:
+        """The round's commitment. Local commitments per group of g executors,
         then a global one over the ceil(N/g) groups, so no coordinator prompt holds more than
         max(g, ceil(N/g)) responses."""
         answers = [o.answer for o in outcomes]
         if self.commit_by_vote:
             vote = majority(answers, bench)
-            return vote, f"majority vote: \\boxed{{{vote}}}", "majority"
+            return Decision(vote, f"majority vote: \\boxed{{{vote}}}", "majority")
 
         grouped = groups(len(outcomes), self.group_size)
         single = len(grouped) == 1
@@ -380,9 +311,9 @@ class EconSystem:
             P.global_commit_messages(
                 question,
                 strategy,
-                [text for _, text, _ in local],
-                [a for a, _, _ in local],
-                support(answers, [a for a, _, _ in local], grouped, bench),
+                [d.text for d in local],
+                [d.answer for d in local],
+                support(answers, [d.answer for d in local], grouped, bench),
             ),
             answers,
             bench,
@@ -393,7 +324,7 @@ class EconSystem:
 
     async def _one_commit(
         self, messages, fallback_answers, bench, log, *, role, round_no, agent=None
-    ) -> tuple[str | None, str, str]:
+    ) -> Decision:
         """A commitment counts only when it states its answer explicitly (boxed, "####" or an
         answer phrase): its prose discusses the solutions ("Solution 3 is also correct"), and a
         number read from there is noise. Without one it gets one short re-ask; then the
@@ -411,11 +342,9 @@ class EconSystem:
             )
             calls.append({"response": again.text, "finish_reason": again.finish_reason})
             answer, decided_by = decide(calls, fallback_answers, bench)
-        return answer, "\n\n".join(c["response"] for c in calls), decided_by
+        return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by)
 
 
 def round_action(x: float) -> float:
     """Sampling parameters sent to servers and logged: three decimals are plenty."""
     return round(x, 3)
-
-

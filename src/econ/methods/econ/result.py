@@ -1,0 +1,90 @@
+"""What ECON produces for one question: the executors' outcomes, each round's observations
+and actions (what training learns from), and the commitment with how it was decided."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+
+Policy = Callable[[torch.Tensor], torch.Tensor]
+"""obs [N, obs_dim] -> actions [N, A] in real units. Training passes an exploring one."""
+
+
+@dataclass
+class ExecutorOutcome:
+    """One executor's latest answer and the sampling controls that produced it."""
+
+    model: str
+    controls: dict[str, float]
+    response: str
+    finish_reason: str | None
+    answer: str | None
+    completion_tokens: int
+
+
+@dataclass
+class EconStep:
+    """One round of acting: round 0 is every executor answering, round r >= 1 the revisions
+    of the executors that disagreed with commitment r - 1. Training rewards the action each
+    executor actually used in the round it acted (`acted`)."""
+
+    round: int
+    obs: torch.Tensor = field(repr=False)  # [N, obs_dim]
+    actions: torch.Tensor = field(repr=False)  # [N, A], real units, as sent
+    acted: list[bool]
+    answers: list[str | None]  # every executor's current answer after this round
+
+
+class Decision(NamedTuple):
+    """A commitment: its answer, the coordinator's text, and which path decided it
+    ("commitment", "reask" or "majority"; see `commit.decide`)."""
+
+    answer: str | None
+    text: str
+    decided_by: str
+
+
+@dataclass
+class EconResult:
+    """Everything one question produced."""
+
+    answer: str | None
+    strategy: str
+    executors: list[ExecutorOutcome]
+    commitment: str
+    decided_by: str  # "commitment", "reask" or "majority" (see EconSystem.commit)
+    rounds: int
+    commitments: list[str | None]
+    usage: dict
+    seconds: float
+    trace: list[dict]
+    steps: list[EconStep] = field(repr=False)
+
+    @property
+    def obs(self) -> torch.Tensor:
+        """Round 0's observations [N, obs_dim]."""
+        return self.steps[0].obs
+
+    @property
+    def actions(self) -> torch.Tensor:
+        """Round 0's actions [N, A]."""
+        return self.steps[0].actions
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.answer,
+            "strategy": self.strategy,
+            "executors": [vars(e) for e in self.executors],
+            "commitment": self.commitment,
+            "decided_by": self.decided_by,
+            "rounds": self.rounds,
+            "commitments": self.commitments,
+            "usage": {
+                k: self.usage[k]
+                for k in ("prompt_tokens", "completion_tokens", "calls", "per_model")
+            },
+            "seconds": round(self.seconds, 3),
+        }
