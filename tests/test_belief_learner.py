@@ -1,4 +1,5 @@
-"""Learner: the losses by hand on a tiny case, update scheduling, and a synthetic bandit."""
+"""Learner: the losses by hand on a tiny case, masks, exploration, the trust-region gap, the
+actor bound, the alpha step, and a noiseless bandit."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from econ.belief import (
     RewardWeights,
     Transition,
 )
+from econ.belief.rewards import agent_rewards
 
-SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64)
+TWO = {"temperature": (0.1, 1.2), "top_p": (0.5, 1.0)}
+SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64, controls=TWO)
 
 
 def _transition(cfg: BeliefConfig, g: torch.Generator, **overrides) -> Transition:
@@ -33,31 +36,53 @@ def _transition(cfg: BeliefConfig, g: torch.Generator, **overrides) -> Transitio
     return Transition(**fields)
 
 
+def _constant_critic(agents: EconAgents, values: list[float]) -> None:
+    """Q_i = values[i] whatever the input; belief head predicts 0.5 and logit 0."""
+    with torch.no_grad():
+        agents.critic_out.weight.zero_()
+        agents.critic_out.bias.copy_(torch.tensor(values).unsqueeze(1))
+        agents.belief_head.weight.zero_()
+        agents.belief_head.bias.zero_()
+
+
 def test_losses_by_hand_on_a_constant_critic():
     cfg = SMALL
     agents = EconAgents(cfg)
-    with torch.no_grad():  # Q_i = c_i whatever the input; belief head predicts 0.5 and logit 0
-        agents.critic_out.weight.zero_()
-        agents.critic_out.bias.copy_(torch.tensor([[0.2], [0.5], [0.8]]))
-        agents.belief_head.weight.zero_()
-        agents.belief_head.bias.zero_()
+    _constant_critic(agents, [0.2, 0.5, 0.8])
     learner = Learner(agents, LearnerConfig(batch_size=4), RewardWeights())
     g = torch.Generator().manual_seed(0)
     # T = 0.1, 0.65, 1.2 and top_p = 0.5, 0.75, 1.0 are normalised actions 0, 0.5, 1
     actions = torch.tensor([[0.1, 0.5], [0.65, 0.75], [1.2, 1.0]])
-    for _ in range(4):
-        learner.buffer.add(
-            _transition(cfg, g, actions=actions, rewards=torch.tensor([0.0, 1.0, 0.5]))
-        )
+    t = _transition(cfg, g, actions=actions, rewards=torch.tensor([0.0, 1.0, 0.5]))
+    learner.store([t] * 4)
+    with torch.no_grad():
+        b = agents.beliefs(t.obs.unsqueeze(0))
+        q_tot = agents.mix(torch.tensor([[0.2, 0.5, 0.8]]), agents.group(b)).item()
     m = learner.update()
     assert m["td"] == pytest.approx(0.2**2 + 0.5**2 + 0.3**2)
     assert m["actor"] == pytest.approx(-(0.2 + 0.5 + 0.8))
+    assert m["bound"] == 0.0  # an untrained actor sits at the midpoints, far from the bound
     # others' mean action: agent 0 -> 0.75, agent 1 -> 0.5, agent 2 -> 0.25 (both dims);
     # prediction 0.5 -> MSE sum 2 * 0.0625 + 0 + 2 * 0.0625; BCE(logit 0, 1) = ln 2 per agent
     assert m["belief"] == pytest.approx(0.25 + 3 * math.log(2), rel=1e-5)
     assert m["q_mean"] == pytest.approx(0.5)
+    # L_m targets stopgrad(Q_tot) itself, since r_tot is the mean of the r_i
+    assert m["mix"] == pytest.approx(sum((q - q_tot) ** 2 for q in (0.2, 0.5, 0.8)), rel=1e-5)
     combined = m["td_tot"] + m["td"] + 0.1 * (m["sd"] + m["mix"] + m["belief"]) + m["actor"]
     assert m["loss"] == pytest.approx(combined, rel=1e-5)
+
+
+def test_executors_that_did_not_act_get_no_critic_target():
+    agents = EconAgents(SMALL)
+    _constant_critic(agents, [0.2, 0.5, 0.8])
+    learner = Learner(agents, LearnerConfig(batch_size=2), RewardWeights())
+    g = torch.Generator().manual_seed(0)
+    acted = torch.tensor([1.0, 0.0, 1.0])  # a stage-2 round: executor 1 kept its answer
+    learner.store(
+        [_transition(SMALL, g, rewards=torch.tensor([0.0, 1.0, 0.5]), acted=acted)
+         for _ in range(2)]
+    )
+    assert learner.update()["td"] == pytest.approx(0.2**2 + 0.3**2)
 
 
 def test_updates_train_every_parameter():
@@ -65,8 +90,7 @@ def test_updates_train_every_parameter():
     agents = EconAgents(cfg)
     learner = Learner(agents, LearnerConfig(batch_size=4), RewardWeights())
     g = torch.Generator().manual_seed(1)
-    for _ in range(4):
-        learner.buffer.add(_transition(cfg, g))
+    learner.store([_transition(cfg, g) for _ in range(4)])
     before = {k: v.clone() for k, v in agents.state_dict().items()}
     learner.update()
     # the last actor layer starts at zero, so its inputs' layer only gets gradient from step 2
@@ -88,45 +112,106 @@ def test_actor_term_reaches_only_the_action_heads():
         assert has_grad == (id(p) in actor), name
 
 
-def test_add_runs_an_update_every_k_once_a_batch_fits():
-    cfg = SMALL
-    learner = Learner(
-        EconAgents(cfg), LearnerConfig(batch_size=4, update_every=2), RewardWeights()
-    )
+def test_actor_bound_pulls_a_saturated_policy_back():
+    agents = EconAgents(SMALL)
+    _constant_critic(agents, [0.5, 0.5, 0.5])  # no reason to move but the bound
+    with torch.no_grad():
+        agents.actor_out.bias.fill_(6.0)  # sigmoid(6) = 0.998: stuck at the top of the range
+    learner = Learner(agents, LearnerConfig(batch_size=4, actor_bound=3.0), RewardWeights())
+    g = torch.Generator().manual_seed(3)
+    learner.store([_transition(SMALL, g) for _ in range(4)])
+    obs = torch.randn(8, 3, SMALL.obs_dim, generator=g)
+    start = agents.pre_squash(agents.beliefs(obs)).mean().item()
+    first = learner.update()["bound"]
+    for _ in range(50):
+        learner.update()
+    assert first > 0
+    assert agents.pre_squash(agents.beliefs(obs)).mean().item() < start - 1.0
+
+
+def test_store_counts_episodes_and_exploration_anneals():
+    cfg = LearnerConfig(batch_size=2, noise_std=0.3, noise_std_final=0.1, noise_decay_episodes=10)
+    learner = Learner(EconAgents(SMALL), cfg, RewardWeights())
     g = torch.Generator().manual_seed(2)
-    results = [learner.add(_transition(cfg, g)) for _ in range(8)]
-    assert [r is not None for r in results] == [False, False, False, True] + [False, True] * 2
-    assert learner.updates == 3
-    assert set(results[3]) >= {"loss", "td_tot", "td", "sd", "mix", "actor", "belief"}
+    assert learner.noise_std == pytest.approx(0.3) and not learner.ready
+    learner.store([_transition(SMALL, g), _transition(SMALL, g)])  # one episode, two rounds
+    assert learner.episodes == 1 and len(learner.buffer) == 2 and learner.ready
+    for _ in range(4):
+        learner.store([_transition(SMALL, g)])
+    assert learner.noise_std == pytest.approx(0.2)
+    for _ in range(20):
+        learner.store([_transition(SMALL, g)])
+    assert learner.noise_std == pytest.approx(0.1)
 
 
-def test_dynamic_alpha_moves_only_when_enabled():
+def test_exploration_is_seeded_reflected_into_range_and_wide():
+    agents = EconAgents(SMALL)
+    obs = torch.randn(256, 3, SMALL.obs_dim, generator=torch.Generator().manual_seed(0))
+    a1 = Learner(agents, LearnerConfig(), RewardWeights(), seed=4).explore(obs)
+    a2 = Learner(agents, LearnerConfig(), RewardWeights(), seed=4).explore(obs)
+    torch.testing.assert_close(a1, a2)
+    u = agents.normalise(a1)
+    assert u.min() >= 0.0 and u.max() <= 1.0
+    assert 0.25 < u.std() < 0.35  # std 0.3 around the 0.5 midpoint
+    assert (u == 0).sum() + (u == 1).sum() == 0  # reflected, not piled up on the ends
+    assert not torch.equal(a1, Learner(agents, LearnerConfig(), RewardWeights(), seed=5).explore(obs))
+
+
+def test_gap_looks_only_inside_the_trust_region():
+    """A critic that rises steeply at the far end of the range, where no data is: the full-box
+    gap would be large, the trust-region gap only sees the small rise near the policy."""
+    agents = EconAgents(SMALL)
+    with torch.no_grad():
+        agents.critic_1.weight.zero_()
+        agents.critic_1.bias.zero_()
+        agents.critic_2.weight.zero_()
+        agents.critic_2.bias.zero_()
+        agents.critic_out.weight.zero_()
+        # hidden unit 0 = relu(T_input) with T_input = 2u - 1, so Q = relu(2u - 1) per agent
+        agents.critic_1.weight[:, SMALL.belief_dim, 0] = 1.0
+        agents.critic_2.weight[:, 0, 0] = 1.0
+        agents.critic_out.weight[:, 0, 0] = 1.0
+    cfg = LearnerConfig(noise_std=0.05, noise_std_final=0.05, trust_region=2.0, gap_grid=5)
+    learner = Learner(agents, cfg, RewardWeights())
+    g = torch.Generator().manual_seed(0)
+    learner.store([_transition(SMALL, g, rewards=torch.tensor(r)) for r in ([0.0] * 3, [1.0] * 3)])
+    obs = torch.randn(4, 3, SMALL.obs_dim, generator=g)
+    gap = learner.epsilon_gap(obs)
+    # policy at u = 0.5 (Q = 0); best deviation inside +-0.1 is u = 0.6: Q = relu(0.2) = 0.2
+    assert gap.absolute == pytest.approx(0.2, abs=1e-5)
+    assert gap.relative == pytest.approx(0.2 / learner.buffer.reward_std(), rel=1e-5)
+    wide = Learner(agents, cfg.model_copy(update={"trust_region": 10.0}), RewardWeights())
+    wide.buffer = learner.buffer
+    assert wide.epsilon_gap(obs).absolute == pytest.approx(1.0, abs=1e-5)  # u = 1: Q = 1
+
+
+def test_step_alpha_moves_only_when_enabled_and_rewards_stay_pure():
     cfg = SMALL
-    obs, actions = torch.zeros(3, cfg.obs_dim), torch.tensor([[0.65, 0.75]] * 3)
+    obs, actions = torch.zeros(1, 3, cfg.obs_dim), torch.tensor([[[0.65, 0.75]] * 3])
     args = ([True, False, True], [0.9, 0.1, 0.5], [True, False, True], True)
     static = Learner(EconAgents(cfg), LearnerConfig(), RewardWeights())
-    r, _ = static.rewards(obs, actions, *args)
-    assert static.alpha == (0.4, 0.4, 0.2)
+    r, parts = agent_rewards(*args, static.alpha)
     assert r == pytest.approx([0.38 + 0.4 + 0.2, 0.02 + 0.4, 0.3 + 0.4 + 0.2])
+    static.step_alpha(obs, actions, parts)
+    assert static.alpha == (0.4, 0.4, 0.2)
     dynamic = Learner(EconAgents(cfg), LearnerConfig(), RewardWeights(dynamic=True, eta=0.01))
-    r_dyn, _ = dynamic.rewards(obs, actions, *args)
-    assert r_dyn == pytest.approx(r)  # this question is scored with the weights before the step
+    r_dyn, parts = agent_rewards(*args, dynamic.alpha)
+    assert r_dyn == pytest.approx(r)
+    dynamic.step_alpha(obs, actions, parts)
     assert dynamic.alpha != (0.4, 0.4, 0.2)
     assert sum(dynamic.alpha) == pytest.approx(1.0)
 
 
 def test_bandit_agents_learn_their_own_optimal_temperature():
-    """No LLM: agent i is paid r_i = 1 - (T_i - T*_i)^2 with T* = 0.3, 0.6, 0.9.
+    """No LLM, no noise: agent i is paid r_i = 1 - (T_i - T*_i)^2 with T* = 0.3, 0.6, 0.9.
 
     Observations are random sentence-embedding-like vectors, so nothing but each agent's own
-    reward can tell it where to go. The deterministic policy must reach its own optimum and the
-    measured epsilon-gap must fall from its early value.
+    reward can tell it where to go. The deterministic policy must reach its own optimum on every
+    held-out question.
     """
-    cfg = BeliefConfig(embed_dim=32)
+    cfg = BeliefConfig(embed_dim=32, controls=TWO)
     agents = EconAgents(cfg, seed=0)
-    learner = Learner(
-        agents, LearnerConfig(update_every=1, noise_std=0.2, seed=0), RewardWeights()
-    )
+    learner = Learner(agents, LearnerConfig(), RewardWeights(), seed=0)
     g = torch.Generator().manual_seed(100)
     target = torch.tensor([0.3, 0.6, 0.9])
 
@@ -137,26 +222,26 @@ def test_bandit_agents_learn_their_own_optimal_temperature():
         return torch.cat([q.expand(-1, 3, -1), s.expand(-1, 3, -1), history], dim=-1)
 
     held_out = observe(64)
-    early_gap = None
-    while learner.updates < 600:
+    for _ in range(150):
         obs = observe(1)
         actions = learner.explore(obs)[0]
         reward = 1.0 - (actions[:, 0] - target) ** 2
-        learner.add(
-            Transition(
-                obs=obs[0],
-                actions=actions,
-                rewards=reward,
-                reward_tot=reward.mean().item(),
-                commit_emb=torch.randn(cfg.embed_dim, generator=g),
-                commit_correct=float(torch.rand(1, generator=g).item() < 0.5),
-            )
+        learner.store(
+            [
+                Transition(
+                    obs=obs[0],
+                    actions=actions,
+                    rewards=reward,
+                    reward_tot=reward.mean().item(),
+                    commit_emb=torch.randn(cfg.embed_dim, generator=g),
+                    commit_correct=float(torch.rand(1, generator=g).item() < 0.5),
+                )
+            ]
         )
-        if learner.updates == 100 and early_gap is None:
-            early_gap = learner.epsilon_gap(held_out)
+        if learner.ready:
+            for _ in range(learner.cfg.updates_per_episode):
+                learner.update()
 
     temperature = agents.act(held_out)[..., 0]
     assert (temperature.mean(0) - target).abs().max() < 0.1, temperature.mean(0)
     assert (temperature - target).abs().max() < 0.15  # every question, not just on average
-    late_gap = learner.epsilon_gap(held_out)
-    assert 0.0 <= late_gap < 0.5 * early_gap, (early_gap, late_gap)

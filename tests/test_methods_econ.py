@@ -313,3 +313,28 @@ def test_team_options_resolve_from_flags():
     )
     assert cfg.executor_models() == ["local:a"] * 4 and cfg.coordinator_model() == "local:z"
     assert cfg.model_specs() == ["local:a", "local:z"]
+
+
+@pytest.mark.parametrize(
+    ("cut", "kept"),
+    [
+        ("Count the eggs. Then subtract the ones she ea", "Count the eggs."),
+        (
+            "Steps:\n1. Count eggs.\n2. Subtract the eaten.\n3. Subtract the number",
+            "Steps:\n1. Count eggs.\n2. Subtract the eaten.",
+        ),
+        (
+            "Find it. We follow:\n\n1. Determine the distance.\n2. Calculate by",
+            "Find it. We follow:\n\n1. Determine the distance.",
+        ),
+        (
+            "It costs 60.5 dollars. Then add 2. Then the rest of",
+            "It costs 60.5 dollars. Then add 2.",
+        ),
+        ("no full sentence at all here and cut mid wo", "no full sentence at all here and cut mid"),
+    ],
+)
+def test_cut_strategy_keeps_whole_sentences_not_list_numbers(cut, kept):
+    from econ.methods.econ.prompts import trim_to_sentence
+
+    assert trim_to_sentence(cut) == kept

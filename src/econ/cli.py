@@ -1,6 +1,6 @@
 """The `econ` command line. Each command is a thin layer over the library; the options of the
-run commands are declared once, in econ.options, and `econ models`/`econ cache` live in
-econ.cli_store.
+run commands are declared once in econ.options, econ.cli_run turns them into a checked
+config and run directory, and `econ models`/`econ cache` live in econ.cli_store.
 
 Bad input raises `UserError` anywhere below; the app turns it into one line on stderr and
 exit 2, and so does a flag that does not parse (click's own usage errors). A run whose
@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
+from econ.cli_run import note, prepare_run
 from econ.cli_store import cache_app, models_app
 from econ.errors import UserError
-from econ.options import DEFAULT_COMPARE, overrides, resumed_config, takes_options
+from econ.options import DEFAULT_COMPARE, overrides, takes_options
 
 if TYPE_CHECKING:
     from click import Context
-
-    from econ.config import RunConfig
 
 # Click's usage-error base; recent typer vendors click, so it is taken from a public class.
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -99,6 +98,7 @@ def main(
         Literal["debug", "info", "warning", "error"],
         typer.Option(
             envvar="ECON_LOG_LEVEL",
+            case_sensitive=False,
             help="Least severe log messages shown on stderr (info: each step; warning: each "
             "request retried, with its reason).",
         ),
@@ -118,62 +118,6 @@ def main(
     logger.addHandler(handler)
     logger.setLevel(log_level.upper())
     ctx.call_on_close(lambda: (logger.removeHandler(handler), logger.setLevel(before)))
-
-
-def _check_inputs(cfg: RunConfig, split: str) -> None:
-    """Fail on a bad method, benchmark, data file, model spec or checkpoint before anything
-    is written or any model is started.
-
-    Questions and checkpoint are loaded here to be checked, and the run loads them again
-    (run_methods and train take a config, not loaded inputs); the LLM backends built here are
-    the ones the run gets, since make_llm keeps one instance per spec and settings.
-    """
-    from econ.llm import make_llm
-    from econ.methods.registry import method_class
-    from econ.tasks import run_questions
-
-    for name in cfg.run.methods:
-        method_class(name)
-    run_questions(cfg.run, split)
-    for spec in cfg.model_specs():
-        make_llm(spec, cfg.llm)
-    if cfg.econ.checkpoint and any(m.startswith("econ") for m in cfg.run.methods):
-        from econ.belief.team import load_team
-
-        load_team(cfg.econ.checkpoint, len(cfg.executor_models()), cfg.econ.controls)
-
-
-def _prepare(
-    command: str, opts: dict[str, Any], split: str, **fixed: Any
-) -> tuple[RunConfig, Path]:
-    """(config, run directory) of a run command: the saved ones with `--resume`, else the
-    config from `--config`, the flags and the `fixed` keys; checked before anything is
-    written."""
-    from econ.config import load_config
-    from econ.evaluate import CONFIG, new_run_dir
-
-    given, run_dir = overrides(command, opts), opts["resume"]
-    if run_dir is not None:
-        if opts["config"] is not None:
-            raise UserError("--config cannot be combined with --resume: the run keeps its config")
-        if opts["out"] is not None and Path(opts["out"]).resolve() != run_dir.resolve():
-            raise UserError(
-                "--out cannot be combined with --resume: the run stays in its directory"
-            )
-        cfg = resumed_config(command, run_dir / CONFIG, given)
-        _check_inputs(cfg, split)
-        _note(f"resuming {run_dir} with its saved config", opts.get("format", "md"))
-        return cfg, run_dir
-    cfg = load_config(opts["config"], {**given, **fixed})
-    _check_inputs(cfg, split)
-    logging.getLogger("econ.cli").info("config, data and models checked; starting")
-    return cfg, new_run_dir(opts["out"], cfg, split=split)
-
-
-def _note(text: str, fmt: str) -> None:
-    """A line about the command (it resumed, where it wrote): on stdout, a paragraph beside
-    the markdown table, unless stdout carries JSON or CSV."""
-    print(text, file=sys.stdout if fmt == "md" else sys.stderr)
 
 
 def _print_report(run_dir: Path, fmt: str) -> dict:
@@ -196,10 +140,10 @@ def _run(command: str, opts: dict[str, Any]) -> None:
     allowed = opts["fail_on_error"]
     if allowed < 0:
         raise UserError(f"--fail-on-error must be 0 or more, got {allowed}")
-    cfg, run_dir = _prepare(command, opts, "test")
+    cfg, run_dir = prepare_run(command, opts, "test")
     asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty()))
     report = _print_report(run_dir, opts["format"])
-    _note(f"run written to {run_dir}", opts["format"])
+    note(f"run written to {run_dir}", opts["format"])
     errors = sum(s["errors"] for s in report["methods"].values())
     if errors > allowed:
         raise fail(
@@ -271,7 +215,7 @@ def train_cmd(**opts: Any) -> None:
 
     from econ.train import CHECKPOINT, train
 
-    cfg, run_dir = _prepare("train", opts, "train", **{"run.methods": ["econ"]})
+    cfg, run_dir = prepare_run("train", opts, "train", **{"run.methods": ["econ"]})
     report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty()))
     print(json.dumps(report, indent=2))
     print(f"checkpoint: {run_dir / CHECKPOINT}   use it with --checkpoint {run_dir / CHECKPOINT}")
@@ -288,7 +232,7 @@ def rescore_cmd(
 
     changed = rescore_run(run)
     _print_report(run, opts["format"])
-    _note(f"verdicts changed: {changed}", opts["format"])
+    note(f"verdicts changed: {changed}", opts["format"])
 
 
 @app.command("view")

@@ -3,8 +3,8 @@
 One row per flag: its names, the config key it sets (None for flags that steer the command
 and are not part of the config), its type, its help, the default `--help` shows and the
 commands that take it. Both the command signatures typer reads (`takes_options`) and the
-config overrides (`overrides`) are built from this table, so adding a flag is adding a row;
-`resumed_config` applies the flags to a run's saved config instead.
+config overrides (`overrides`) are built from this table, so adding a flag is adding a row
+to FLAGS (in the panel its help belongs under); its value reaches the config by its key.
 
 This module must stay cheap to import: `--help` reads it, and help must not wait for torch,
 the graders or the methods. So the method names and the defaults shown here are written out,
@@ -17,19 +17,17 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import typer
 
 from econ.errors import UserError
 
-if TYPE_CHECKING:
-    from econ.config import RunConfig
-
-# The methods econ.methods.registry holds, in the order help lists them.
+# The methods econ.methods.registry holds and the benchmarks econ.tasks has built in, in the
+# order help lists them.
 METHODS = ("cot", "self_consistency", "debate", "econ", "econ-vote", "econ-nostrategy")
-DEFAULT_COMPARE = "cot,self_consistency,debate"
 BUILTIN_BENCHMARKS = "gsm8k, gsm-hard, svamp, math500, strategyqa or demo"
+DEFAULT_COMPARE = "cot,self_consistency,debate"
 Format = Literal["md", "json", "csv"]
 
 RUN = ("eval", "compare", "train")  # the commands that write a run directory
@@ -202,50 +200,3 @@ def overrides(command: str, opts: dict[str, Any]) -> dict[str, Any]:
 def flag_for(command: str, key: str) -> str:
     """The flag of `command` that sets config key `key`, for messages."""
     return next(f.names[0].split("/")[0] for f in flags_of(command) if f.key == key)
-
-
-# Settings that change how fast a run goes, not what it computes: `--resume` may change them.
-RUNTIME_KEYS = {"concurrency"}
-# Settings that hold model specs, whose URLs may carry credentials (redacted when saved).
-SPEC_KEYS = {"model", "econ.coordinator", "econ.executors"}
-
-
-def resumed_config(command: str, path: Path, given: dict[str, Any]) -> RunConfig:
-    """The saved config.yaml of a run with the flags `given` to `--resume` applied: the run
-    continues the same work, so a flag that would change it is refused with one line (only
-    the RUNTIME_KEYS may differ).
-
-    Model URLs' credentials are redacted in config.yaml; giving the same spec flag again,
-    credentials included, supplies them.
-    """
-    from econ.config import RunConfig, load_saved_config
-    from econ.llm import redact_spec
-
-    if not path.is_file():
-        raise UserError(f"nothing to resume: {path} does not exist")
-    try:
-        data = load_saved_config(path).model_dump(mode="json")
-    except UserError as e:
-        raise UserError(f"cannot resume: {e}") from None
-    for dotted, value in given.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        saved, shown = node[leaf], value  # shown: as config.yaml would hold it
-        if dotted in SPEC_KEYS:
-            shown = list(map(redact_spec, value)) if isinstance(value, list) else redact_spec(value)
-        if dotted in RUNTIME_KEYS or shown == saved:
-            node[leaf] = value
-            continue
-        raise UserError(
-            f"--resume continues the run as saved: {flag_for(command, dotted)} {value!r} "
-            f"conflicts with its {dotted} {saved!r}; drop the flag, or start a new run with --out"
-        )
-    cfg = RunConfig.model_validate(data)
-    if any("***@" in spec for spec in cfg.model_specs()):
-        raise UserError(
-            f"cannot resume: {path} holds a model URL whose credentials were redacted; pass "
-            "the same --model/--coordinator/--executor flags again, credentials included"
-        )
-    return cfg

@@ -299,34 +299,41 @@ def rolling_mean(values: list[float], window: int) -> list[float]:
 def plot_training(
     episodes: list[dict], gaps: list[list[float]], path: Path, window: int = 10
 ) -> None:
-    """Three panels a reader can check learning against: team reward, each executor's sampled
-    temperature (rolling means, so exploration noise does not hide the drift), and the
-    epsilon-BNE gap on the held-out questions."""
+    """Panels a reader can check learning against: team reward, each executor's sampled value
+    of every control (rolling means, so exploration noise does not hide the drift), and the
+    epsilon-BNE gap on the held-out questions in reward standard deviations (the early stop's
+    measure), with the absolute gap on a second axis. `gaps` rows: [episode, absolute, relative].
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    played = [e for e in episodes if "actions" in e]  # episodes lost to LLM errors have none
+    played = [e for e in episodes if e.get("actions")]  # episodes lost to LLM errors have none
     steps = [e["episode"] + 1 for e in played]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    controls = list(played[0]["actions"][0]) if played else []
+    fig, axes = plt.subplots(1, 2 + len(controls), figsize=(4.3 * (2 + len(controls)), 3.6))
     rewards = [e["reward_tot"] for e in played]
     axes[0].plot(steps, rewards, ".", alpha=0.35, label="episode")
     axes[0].plot(steps, rolling_mean(rewards, window), label=f"mean of {window}")
     axes[0].set_title("team reward r_tot")
-    n_agents = len(played[0]["actions"]) if played else 0
-    for i in range(n_agents):
-        temps = [e["actions"][i][0] for e in played]
-        axes[1].plot(steps, rolling_mean(temps, window), label=f"executor {i}")
-    axes[1].set_title(f"sampled temperature (mean of {window})")
+    for ax, name in zip(axes[1:], controls):
+        for i in range(len(played[0]["actions"])):
+            values = [e["actions"][i][name] for e in played]
+            ax.plot(steps, rolling_mean(values, window), label=f"executor {i}")
+        ax.set_title(f"sampled {name} (mean of {window})")
+        ax.legend(fontsize=8)
+    gap_ax = axes[-1]
     if gaps:
-        axes[2].plot([g[0] for g in gaps], [g[1] for g in gaps], "o-")
-    axes[2].set_title("epsilon-BNE gap (held out)")
+        gap_ax.plot([g[0] for g in gaps], [g[2] for g in gaps], "o-", label="relative (sd)")
+        absolute = gap_ax.twinx()
+        absolute.plot([g[0] for g in gaps], [g[1] for g in gaps], "x:", color="grey")
+        absolute.set_ylabel("absolute (x)")
+    gap_ax.set_title("epsilon-BNE gap (held out)")
     for ax in axes:
         ax.set_xlabel("episode")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

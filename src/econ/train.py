@@ -1,29 +1,39 @@
 """Online training of ECON's belief networks on questions with gold answers (SPEC 4.4-4.6).
 
-One episode = one training question: ECON answers it with exploration noise on every
-executor's (temperature, top_p); rewards come from the gold answer, the commitment and the
-sentence encoder; the transition goes to the replay buffer, and every `update_every` episodes
-the learner takes one combined gradient step. The epsilon-BNE gap is measured on held-out
-questions that are never trained on. Checkpoints are atomic; `--resume` restarts from the
-last one with the same question order, RNG states, buffer and optimiser.
+`train` reads top to bottom, one episode (one training question) per loop turn:
+
+    play        ECON answers with an exploring policy (one seed drives all randomness)
+    reward      SPEC 4.4 rewards per round from the gold answer, the commitment and the sentence
+                encoder: a pure function of the outcome and alpha; alpha's own step is apart
+    store       one transition per round into the replay buffer (stage 2 adds rounds)
+    update      `updates_per_episode` gradient steps (the update-to-data ratio)
+    measure     the epsilon-BNE gap on held-out questions never trained on, and the early stop
+    checkpoint  atomic; `--resume` continues exactly (question order, RNG states, buffer,
+                optimisers, history, and the held-out observations, so no strategy call is redone)
 """
 
 from __future__ import annotations
 
 import json
 import random
+import statistics
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
 from econ.belief.buffer import Transition
-from econ.belief.checkpoint import load_checkpoint, save_checkpoint
+from econ.belief.checkpoint import load_checkpoint, load_user_tensors, save_checkpoint
+from econ.belief.early_stop import EarlyStop
+from econ.belief.embedder import Embedder
 from econ.belief.history import AgentHistory
 from econ.belief.learner import Learner
 from econ.belief.networks import BeliefConfig, EconAgents
-from econ.belief.rewards import RewardWeights, team_reward
+from econ.belief.rewards import COMPONENTS, RewardWeights, agent_rewards, team_reward
+from econ.belief.team import CHECKPOINT
 from econ.config import RunConfig
 from econ.evaluate import progress_bar, read_records
 from econ.llm import aclose_all
@@ -31,9 +41,10 @@ from econ.llm.base import LLMError
 from econ.methods.base import CallLog
 from econ.methods.econ import EconResult, EconSystem
 from econ.report import plot_training
-from econ.tasks import Benchmark, Question, get_benchmark, run_questions
+from econ.tasks import Benchmark, Question, get_benchmark, load_questions
 
-CHECKPOINT = "checkpoint"
+__all__ = ["CHECKPOINT", "EPISODES", "Episode", "score", "split_questions", "train"]
+
 EPISODES = "episodes.jsonl"
 TRAINING_PLOT = "training.png"
 
@@ -50,179 +61,245 @@ def split_questions(
     return pool, heldout
 
 
-def episode_rewards(
-    result: EconResult, gold: str, bench: Benchmark, system: EconSystem, learner: Learner
-):
-    """SPEC 4.4 inputs for each executor: agreement, similarity to the commitment, correctness."""
-    texts = [result.commitment] + [e.response for e in result.executors]
-    emb = system.embedder.encode(texts)
-    cos = (emb[1:] @ emb[0]).tolist()
-    agree = [bench.same_answer(e.answer, result.answer) for e in result.executors]
-    agent_correct = [bench.grade(e.answer, gold) for e in result.executors]
-    team_correct = bench.grade(result.answer, gold)
-    rewards, parts = learner.rewards(
-        result.obs, result.actions, agree, cos, agent_correct, team_correct
-    )
-    return rewards, parts, agree, team_correct, emb[0]
+@dataclass
+class RoundScore:
+    """SPEC 4.4 rewards of one round, for the executors' answers standing after it."""
+
+    rewards: list[float]
+    components: dict[str, list[float]]
+    agree: list[bool]
+    team_correct: bool
+    commit_emb: Tensor  # phi(C) of the round's commitment, the target of L_SD
 
 
-class EarlyStop:
-    """Stop when the gap stayed below epsilon for `checks` measurements and reward plateaued."""
+def score(
+    result: EconResult, gold: str, bench: Benchmark, embedder: Embedder, alpha: tuple
+) -> list[RoundScore]:
+    """Rewards for every round of one question with weights alpha; changes nothing.
 
-    def __init__(self, cfg, state: dict | None = None):
-        self.cfg = cfg
-        self.below = (state or {}).get("below", 0)
+    Round r scores the answers standing after it against commitment r, so each executor's
+    reward goes to the action it actually used in the round it acted.
+    """
+    scores = []
+    for step in result.steps:
+        responses, commitment = _round_texts(result, step.round)
+        committed = result.commitments[step.round]
+        emb = embedder.encode([commitment, *responses])
+        agree = [bench.same_answer(a, committed) for a in step.answers]
+        correct = [bench.grade(a, gold) for a in step.answers]
+        team_correct = bench.grade(committed, gold)
+        cos = (emb[1:] @ emb[0]).tolist()
+        rewards, parts = agent_rewards(agree, cos, correct, team_correct, alpha)
+        scores.append(RoundScore(rewards, parts, agree, team_correct, emb[0]))
+    return scores
 
-    def update(self, gap: float, team_rewards: list[float]) -> bool:
-        self.below = self.below + 1 if gap < self.cfg.early_stop_gap else 0
-        w = self.cfg.plateau_window
-        if len(team_rewards) < 2 * w:
-            return False
-        recent = sum(team_rewards[-w:]) / w
-        before = sum(team_rewards[-2 * w : -w]) / w
-        plateau = recent - before < self.cfg.plateau_delta
-        return self.cfg.early_stop and self.below >= self.cfg.early_stop_checks and plateau
+
+def _round_texts(result: EconResult, round_no: int) -> tuple[list[str], str]:
+    """Each executor's latest response and the coordinator's commitment text after a round,
+    read from the call trace (earlier rounds' texts are not kept elsewhere)."""
+    responses = [""] * len(result.executors)
+    commits = []
+    for call in result.trace:
+        if call["round"] > round_no or call["response"] is None:
+            continue
+        if call["role"] == "executor":
+            responses[call["agent"]] = call["response"]
+        elif call["role"] == "coordinator" and call["round"] == round_no:
+            commits.append(call["response"])
+    return responses, "\n\n".join(commits) or f"\\boxed{{{result.commitments[round_no]}}}"
+
+
+def transitions(result: EconResult, scores: list[RoundScore]) -> list[Transition]:
+    """One replay transition per round: what each executor saw, did and got."""
+    return [
+        Transition(
+            obs=step.obs,
+            actions=step.actions,
+            rewards=torch.tensor(s.rewards, dtype=torch.float32),
+            reward_tot=team_reward(s.rewards),
+            commit_emb=s.commit_emb,
+            commit_correct=float(s.team_correct),
+            acted=torch.tensor(step.acted, dtype=torch.float32),
+        )
+        for step, s in zip(result.steps, scores, strict=True)
+    ]
+
+
+@dataclass
+class Episode:
+    """One line of episodes.jsonl: one training question, played, rewarded and learned from."""
+
+    episode: int
+    id: str
+    gold: str
+    error: str | None = None  # the LLM failure that lost this question (nothing else is set)
+    answer: str | None = None  # the final commitment
+    correct: bool = False
+    reward_tot: float = 0.0  # r_tot of the last round
+    rewards: list[float] | None = None  # r_i of the last round
+    actions: list[dict[str, float]] | None = None  # round 0, per executor, real units
+    agree: list[bool] | None = None
+    rounds: int = 0
+    stable: bool = True  # stage 2 left the first commitment standing
+    tokens: int = 0
+    seconds: float = 0.0
+    exploration_std: float = 0.0
+    update_ms: float | None = None  # all of this episode's updates together
+    losses: dict[str, float] | None = None  # mean over this episode's updates
 
 
 async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict:
     """Train (or continue training) in `run_dir`; returns a short report of the run."""
     tc = cfg.train
-    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
-    questions = run_questions(cfg.run, "train")
+    bench = get_benchmark(cfg.run.benchmark)
+    questions = load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit, split="train")
     pool, heldout = split_questions(questions, tc.gap_questions, cfg.seed)
-    ckpt = run_dir / CHECKPOINT
+    ckpt, episodes_path = run_dir / CHECKPOINT, run_dir / EPISODES
     n = len(cfg.executor_models())
+    belief_cfg = BeliefConfig(n_agents=n, controls=cfg.econ.controls)
 
-    if (ckpt / "state.json").exists():
-        agents, learner, state = load_checkpoint(ckpt, tc.learner)
+    resumed = (ckpt / "state.json").exists()
+    if resumed:
+        agents, learner, state = load_checkpoint(ckpt, tc.learner, belief_cfg=belief_cfg)
         history = AgentHistory.from_state(state["history"])
     else:
-        agents = EconAgents(BeliefConfig(n_agents=n), seed=cfg.seed)
+        agents = EconAgents(belief_cfg, seed=cfg.seed)
         weights = RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta)
-        learner = Learner(agents, tc.learner, weights)
-        history, state = AgentHistory(n), {}
-    start = state.get("episode", 0)
-    stats = state.get("stats", {"team_rewards": [], "gaps": [], "correct": 0, "stable": 0})
+        learner = Learner(agents, tc.learner, weights, seed=cfg.seed)
+        history, state = AgentHistory(n), {"episode": 0, "gaps": [], "below": 0}
     system = EconSystem.from_config(cfg, agents=agents, history=history)
-    stopper = EarlyStop(tc, state.get("early_stop"))
-
-    episodes_path = run_dir / EPISODES
-    kept = [r for r in read_records(episodes_path) if r["episode"] < start]
-    episodes_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    heldout_obs = (
+        load_user_tensors(ckpt)["heldout_obs"] if resumed
+        else await _heldout_observations(system, bench, heldout)
+    )
+    start, gaps = state["episode"], state["gaps"]
+    stopper = EarlyStop(tc.early_stop, state["below"])
+    played = [Episode(**r) for r in read_records(episodes_path) if r["episode"] < start]
+    episodes_path.write_text("".join(json.dumps(asdict(e)) + "\n" for e in played))
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start)
-    heldout_obs = await _heldout_observations(system, heldout)
-    stopped_early = False
 
-    def checkpoint(episode: int) -> None:
-        extra = {
-            "episode": episode,
-            "history": history.state_dict(),
-            "stats": stats,
-            "early_stop": {"below": stopper.below},
-            "config": cfg.model_dump(mode="json"),
-        }
-        save_checkpoint(ckpt, agents, learner, extra)
+    def explore(obs: Tensor) -> Tensor:
+        return learner.explore(obs.unsqueeze(0))[0]
 
+    stopped = False
     try:
         with open(episodes_path, "a") as out, progress_bar(show_progress) as bar:
             task = bar.add_task("training", total=tc.episodes, completed=start, info="")
             for ep in range(start, tc.episodes):
                 q = pool[ep % len(pool)]
-                record = await _play(ep, q, bench, system, learner, history, stats, writer)
-                out.write(json.dumps(record) + "\n")
+                log, began = CallLog(), time.perf_counter()
+                # play
+                try:
+                    result = await system.solve(q.question, bench, log, policy=explore)
+                except LLMError as exc:
+                    episode = Episode(ep, q.id, q.gold, error=str(exc))
+                else:
+                    # reward, then alpha's step (the question was scored before it)
+                    scores = score(result, q.gold, bench, system.embedder, learner.alpha)
+                    learner.step_alpha(
+                        torch.stack([s.obs for s in result.steps]),
+                        torch.stack([s.actions for s in result.steps]),
+                        {k: [v for s in scores for v in s.components[k]] for k in COMPONENTS},
+                    )
+                    # store
+                    learner.store(transitions(result, scores))
+                    history.update(scores[-1].rewards, scores[-1].agree)
+                    # update
+                    update_start = time.perf_counter()
+                    losses = (
+                        [learner.update() for _ in range(learner.cfg.updates_per_episode)]
+                        if learner.ready else []
+                    )
+                    update_ms = (time.perf_counter() - update_start) * 1000
+                    episode = _episode(ep, q, result, scores, bench, log, agents, losses)
+                    episode.update_ms = round(update_ms, 2) if losses else None
+                    episode.exploration_std = round(learner.noise_std, 4)
+                episode.seconds = round(time.perf_counter() - began, 3)
+                played.append(episode)
+                out.write(json.dumps(asdict(episode)) + "\n")
                 out.flush()
-
+                _log_episode(writer, episode, learner.alpha)
+                # measure
                 done = ep + 1
                 if done % tc.gap_every == 0 or done == tc.episodes:
-                    gap = learner.epsilon_gap(_with_history(heldout_obs, history))
-                    stats["gaps"].append([done, gap])
-                    writer.add_scalar("equilibrium/epsilon_gap", gap, done)
-                    stopped_early = stopper.update(gap, stats["team_rewards"])
-                bar.update(task, advance=1, info=_progress_info(stats))
-                if done % tc.checkpoint_every == 0 or done == tc.episodes or stopped_early:
-                    checkpoint(done)
-                if stopped_early:
+                    gap = learner.epsilon_gap(history.refresh(heldout_obs))
+                    gaps.append([done, gap.absolute, gap.relative])
+                    writer.add_scalar("equilibrium/gap", gap.absolute, done)
+                    writer.add_scalar("equilibrium/gap_rel", gap.relative, done)
+                    stopped = stopper.update(gap.relative, _team_rewards(played), learner.updates)
+                bar.update(task, advance=1, info=_progress_info(played, gaps))
+                # checkpoint
+                if done % tc.checkpoint_every == 0 or done == tc.episodes or stopped:
+                    save_checkpoint(
+                        ckpt,
+                        agents,
+                        learner,
+                        {
+                            "episode": done,
+                            "history": history.state_dict(),
+                            "gaps": gaps,
+                            "below": stopper.below,
+                            "config": cfg.model_dump(mode="json"),
+                        },
+                        tensors={"heldout_obs": heldout_obs},
+                    )
+                if stopped:
                     break
     finally:
         writer.close()
         await aclose_all()
 
-    plot_training(read_records(episodes_path), stats["gaps"], run_dir / TRAINING_PLOT)
-    played = max(1, len(stats["team_rewards"]))
-    actions = agents.act(_with_history(heldout_obs, history)).mean(dim=0)
+    plot_training(read_records(episodes_path), gaps, run_dir / TRAINING_PLOT)
+    ok = [e for e in played if e.error is None]
+    actions = agents.act(history.refresh(heldout_obs)).mean(dim=0)
     return {
-        "episodes": len(stats["team_rewards"]),
-        "stopped_early": stopped_early,
-        "commit_accuracy": stats["correct"] / played,
-        "commitment_stability": stats["stable"] / played,
-        "mean_reward_last_20": _recent_mean(stats["team_rewards"]),
-        "gaps": stats["gaps"],
+        "episodes": len(ok),
+        "stopped_early": stopped,
+        "commit_accuracy": sum(e.correct for e in ok) / max(1, len(ok)),
+        "commitment_stability": sum(e.stable for e in ok) / max(1, len(ok)),
+        "mean_reward_last_20": _recent_mean(_team_rewards(played)),
+        "gaps": gaps,
         "alpha": list(learner.alpha),
-        "actions": [
-            {"temperature": round(float(t), 3), "top_p": round(float(p), 3)} for t, p in actions
-        ],
+        "actions": [_named(agents, row) for row in actions],
         "checkpoint": str(ckpt),
     }
 
 
-async def _play(ep, q, bench, system, learner, history, stats, writer) -> dict:
-    """One episode: answer with exploration, reward, store, maybe update. Returns its record."""
-    log = CallLog()
-    start = time.perf_counter()
-    try:
-        result = await system.solve(
-            q.question,
-            bench,
-            log,
-            noise_std=learner.cfg.noise_std,
-            generator=learner.noise_generator,
-        )
-    except LLMError as e:
-        return {"episode": ep, "id": q.id, "error": str(e)}
-    rewards, parts, agree, team_correct, commit_emb = episode_rewards(
-        result, q.gold, bench, system, learner
-    )
-    r_tot = team_reward(rewards)
-    update_start = time.perf_counter()
-    metrics = learner.add(
-        Transition(
-            obs=result.obs,
-            actions=result.actions,
-            rewards=torch.tensor(rewards, dtype=torch.float32),
-            reward_tot=r_tot,
-            commit_emb=commit_emb,
-            commit_correct=float(team_correct),
-        )
-    )
-    update_ms = (time.perf_counter() - update_start) * 1000 if metrics else None
-    history.update(rewards, agree)
-    first = result.commitments[0]  # stage 2 left the first commitment standing:
-    stable = all(c == first or bench.same_answer(c, first) for c in result.commitments)
-    stats["team_rewards"].append(r_tot)
-    stats["correct"] += team_correct
-    stats["stable"] += stable
-    played = len(stats["team_rewards"])
-    _log_episode(writer, ep, r_tot, rewards, parts, learner.alpha, result, metrics)
-    writer.add_scalar("reward/commit_accuracy", stats["correct"] / played, ep)
-    writer.add_scalar("equilibrium/commitment_stability", stats["stable"] / played, ep)
+def _episode(
+    ep: int,
+    q: Question,
+    result: EconResult,
+    scores: list[RoundScore],
+    bench: Benchmark,
+    log: CallLog,
+    agents: EconAgents,
+    losses: list[dict[str, float]],
+) -> Episode:
+    first = result.commitments[0]
     usage = log.usage()
-    return {
-        "episode": ep,
-        "id": q.id,
-        "gold": q.gold,
-        "answer": result.answer,
-        "correct": team_correct,
-        "reward_tot": r_tot,
-        "rewards": rewards,
-        "actions": result.actions.tolist(),
-        "agree": agree,
-        "rounds": result.rounds,
-        "stable": stable,
-        "tokens": usage["prompt_tokens"] + usage["completion_tokens"],
-        "seconds": round(time.perf_counter() - start, 3),
-        "update_ms": None if update_ms is None else round(update_ms, 2),
-        "losses": metrics,
-    }
+    return Episode(
+        episode=ep,
+        id=q.id,
+        gold=q.gold,
+        answer=result.answer,
+        correct=scores[-1].team_correct,
+        reward_tot=team_reward(scores[-1].rewards),
+        rewards=scores[-1].rewards,
+        actions=[_named(agents, row) for row in result.steps[0].actions],
+        agree=scores[-1].agree,
+        rounds=result.rounds,
+        stable=all(c == first or bench.same_answer(c, first) for c in result.commitments),
+        tokens=usage["prompt_tokens"] + usage["completion_tokens"],
+        losses={k: statistics.fmean(m[k] for m in losses) for k in losses[0]} if losses else None,
+    )
+
+
+def _named(agents: EconAgents, action: Tensor) -> dict[str, float]:
+    return {k: round(float(v), 4) for k, v in zip(agents.control_names, action, strict=True)}
+
+
+def _team_rewards(played: list[Episode]) -> list[float]:
+    return [e.reward_tot for e in played if e.error is None]
 
 
 def _recent_mean(values: list[float], window: int = 20) -> float:
@@ -230,37 +307,38 @@ def _recent_mean(values: list[float], window: int = 20) -> float:
     return sum(recent) / len(recent) if recent else 0.0
 
 
-def _progress_info(stats: dict) -> str:
-    info = f"reward {_recent_mean(stats['team_rewards']):.3f}"
-    if stats["gaps"]:
-        info += f"  gap {stats['gaps'][-1][1]:.4f}"
+def _progress_info(played: list[Episode], gaps: list[list[float]]) -> str:
+    info = f"reward {_recent_mean(_team_rewards(played)):.3f}"
+    if gaps:
+        info += f"  gap {gaps[-1][1]:.4f} ({gaps[-1][2]:.2f} sd)"
     return info
 
 
-async def _heldout_observations(system: EconSystem, heldout: list[Question]) -> torch.Tensor:
-    """Observations [H, N, obs_dim] of held-out questions (one strategy call each, made once)."""
+async def _heldout_observations(
+    system: EconSystem, bench: Benchmark, heldout: list[Question]
+) -> Tensor:
+    """Observations [H, N, obs_dim] of held-out questions (one strategy call each, made once
+    and saved in the checkpoint)."""
     rows = []
     for q in heldout:
-        strategy = await system.strategy(q.question, CallLog())
+        strategy = await system.strategy(q.question, bench, CallLog())
         rows.append(await system.observe(q.question, strategy))
     return torch.stack(rows)
 
 
-def _with_history(obs: torch.Tensor, history: AgentHistory) -> torch.Tensor:
-    """The held-out questions seen with the agents' current history features."""
-    hist = history.features()
-    return torch.cat([obs[..., : -hist.shape[1]], hist.expand(obs.shape[0], -1, -1)], dim=-1)
-
-
-def _log_episode(writer, ep, r_tot, rewards, parts, alpha, result, metrics) -> None:
-    writer.add_scalar("reward/team", r_tot, ep)
-    for i, r in enumerate(rewards):
-        writer.add_scalar(f"reward/agent{i}", r, ep)
-        writer.add_scalar(f"reward/agent{i}_AL", parts["AL"][i], ep)
-        writer.add_scalar(f"reward/agent{i}_CC", parts["CC"][i], ep)
-        writer.add_scalar(f"action/agent{i}_temperature", float(result.actions[i, 0]), ep)
-        writer.add_scalar(f"action/agent{i}_top_p", float(result.actions[i, 1]), ep)
-    for k, a in zip(("AL", "TS", "CC"), alpha):
-        writer.add_scalar(f"alpha/{k}", a, ep)
-    for k, v in (metrics or {}).items():
-        writer.add_scalar(f"loss/{k}", v, ep)
+def _log_episode(writer: SummaryWriter, e: Episode, alpha: tuple) -> None:
+    """TensorBoard scalars, CleanRL style: rewards/, actions/, alpha/, losses/<name>."""
+    if e.error is not None:
+        return
+    writer.add_scalar("rewards/team", e.reward_tot, e.episode)
+    writer.add_scalar("rewards/commit_correct", float(e.correct), e.episode)
+    writer.add_scalar("charts/exploration_std", e.exploration_std, e.episode)
+    for i, r in enumerate(e.rewards or []):
+        writer.add_scalar(f"rewards/agent{i}", r, e.episode)
+    for i, controls in enumerate(e.actions or []):
+        for name, value in controls.items():
+            writer.add_scalar(f"actions/agent{i}_{name}", value, e.episode)
+    for k, a in zip(COMPONENTS, alpha, strict=True):
+        writer.add_scalar(f"alpha/{k}", a, e.episode)
+    for k, v in (e.losses or {}).items():
+        writer.add_scalar(f"losses/{k}", v, e.episode)

@@ -1,8 +1,15 @@
 """The learning core of ECON: belief networks, rewards, replay, the learner and checkpoints."""
 
 from econ.belief.buffer import Batch, ReplayBuffer, Transition
-from econ.belief.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from econ.belief.learner import Learner, LearnerConfig
+from econ.belief.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_user_tensors,
+    save_checkpoint,
+)
+from econ.belief.controls import DEFAULT_CONTROLS, Controls, check_controls
+from econ.belief.early_stop import EarlyStop, EarlyStopConfig
+from econ.belief.learner import Gap, Learner, LearnerConfig
 from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.rewards import (
     RewardWeights,
@@ -17,7 +24,12 @@ __all__ = [
     "Batch",
     "BeliefConfig",
     "CheckpointError",
+    "Controls",
+    "DEFAULT_CONTROLS",
+    "EarlyStop",
+    "EarlyStopConfig",
     "EconAgents",
+    "Gap",
     "Learner",
     "LearnerConfig",
     "ReplayBuffer",
@@ -25,7 +37,9 @@ __all__ = [
     "Transition",
     "action_likelihood",
     "agent_rewards",
+    "check_controls",
     "load_checkpoint",
+    "load_user_tensors",
     "project_simplex",
     "save_checkpoint",
     "team_reward",

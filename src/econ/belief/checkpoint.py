@@ -5,7 +5,11 @@ Layout:
     optimizer.safetensors  Adam state tensors ("<param index>.<name>")
     optimizer.json         Adam param groups (plain numbers)
     buffer.safetensors     replay buffer rows and the sampling/exploration RNG states
+    user.safetensors       the caller's tensors (training: the held-out observations)
     state.json             configs, counters, alpha, the caller's state and a sha256 per file
+
+The belief config in state.json includes the action space (the controls, in order, with their
+ranges), so a checkpoint cannot silently act on other controls than it was trained for.
 
 Nothing is ever unpickled, so a checkpoint from an untrusted source cannot run code. The
 directory is built beside its destination and swapped in by rename, so a crash leaves either
@@ -33,14 +37,16 @@ from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.rewards import RewardWeights
 from econ.errors import UserError
 
-FORMAT_VERSION = 1
-WEIGHTS, OPTIM, OPTIM_JSON, BUFFER, STATE = (
+FORMAT_VERSION = 2  # 2: configurable controls, two optimisers, caller tensors
+WEIGHTS, OPTIM, OPTIM_JSON, BUFFER, USER, STATE = (
     "weights.safetensors",
     "optimizer.safetensors",
     "optimizer.json",
     "buffer.safetensors",
+    "user.safetensors",
     "state.json",
 )
+OPTIMIZERS = ("optimizer", "actor_optimizer")  # keys of Learner.state_dict()
 
 
 class CheckpointError(UserError):
@@ -48,14 +54,21 @@ class CheckpointError(UserError):
 
 
 def save_checkpoint(
-    path: Path, agents: EconAgents, learner: Learner | None, state: dict[str, Any]
+    path: Path,
+    agents: EconAgents,
+    learner: Learner | None,
+    state: dict[str, Any],
+    tensors: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Write agents (and, if given, the learner's full training state) to directory `path`.
 
-    `state` is the caller's own JSON-serialisable state (e.g. position in the training data).
+    `state` is the caller's own JSON-serialisable state (e.g. position in the training data),
+    `tensors` its own tensors (read back with `load_user_tensors`).
     """
     path = Path(path)
     blobs = {WEIGHTS: _tensors_bytes(agents.state_dict())}
+    if tensors:
+        blobs[USER] = _tensors_bytes(tensors)
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "belief_config": agents.cfg.model_dump(mode="json"),
@@ -64,7 +77,11 @@ def save_checkpoint(
     }
     if learner is not None:
         ls = learner.state_dict()
-        opt_tensors, opt_json = _split_optimizer(ls["optimizer"])
+        opt_tensors, opt_json = {}, {}
+        for name in OPTIMIZERS:
+            t, j = _split_optimizer(ls[name])
+            opt_tensors.update({f"{name}.{k}": v for k, v in t.items()})
+            opt_json[name] = j
         blobs[OPTIM] = _tensors_bytes(opt_tensors)
         blobs[OPTIM_JSON] = json.dumps(opt_json, indent=1).encode()
         buffer = {f"buffer.{k}": v for k, v in ls["buffer_tensors"].items()}
@@ -74,7 +91,7 @@ def save_checkpoint(
         meta["reward_weights"] = asdict(learner.reward_weights)
         meta["learner"] = {
             "updates": ls["updates"],
-            "added": ls["added"],
+            "episodes": ls["episodes"],
             "alpha": ls["alpha"],
             "buffer": ls["buffer_meta"],
         }
@@ -103,11 +120,17 @@ def load_checkpoint(
         cfg = BeliefConfig(**meta["belief_config"])
     except (KeyError, TypeError, ValidationError) as exc:
         raise CheckpointError(f"checkpoint {path}: invalid belief config in {STATE}") from exc
-    if belief_cfg is not None and belief_cfg != cfg:
-        diff = [k for k, v in belief_cfg.model_dump().items() if getattr(cfg, k) != v]
-        detail = ", ".join(f"{k}={getattr(cfg, k)} (expected {getattr(belief_cfg, k)})"
-                           for k in diff)
-        raise CheckpointError(f"checkpoint {path} has a different belief config: {detail}")
+    if belief_cfg is not None:
+        diff = [
+            k for k, v in belief_cfg.model_dump().items()
+            if (list(v.items()) if isinstance(v, dict) else v)
+            != (list(getattr(cfg, k).items()) if isinstance(v, dict) else getattr(cfg, k))
+        ]  # dicts compare with their order: the controls' order is the action layout
+        if diff:
+            detail = ", ".join(
+                f"{k}={getattr(cfg, k)} (expected {getattr(belief_cfg, k)})" for k in diff
+            )
+            raise CheckpointError(f"checkpoint {path} has a different belief config: {detail}")
 
     agents = EconAgents(cfg)
     _load_weights(path, agents, _read_tensors(path, meta, WEIGHTS))
@@ -132,29 +155,48 @@ def load_checkpoint(
         )
     learner = Learner(agents, cfg_l, rewards)
     buffer = _read_tensors(path, meta, BUFFER)
-    optimizer = _join_optimizer(
-        _read_tensors(path, meta, OPTIM), json.loads(_read_verified(path, meta, OPTIM_JSON))
-    )
+    opt_tensors = _read_tensors(path, meta, OPTIM)
     try:
+        opt_json = json.loads(_read_verified(path, meta, OPTIM_JSON))
+        optimizers = {
+            name: _join_optimizer(
+                {
+                    k.removeprefix(f"{name}."): v
+                    for k, v in opt_tensors.items()
+                    if k.startswith(f"{name}.")
+                },
+                opt_json[name],
+            )
+            for name in OPTIMIZERS
+        }
         learner.load_state_dict(
             {
-                "optimizer": optimizer,
+                **optimizers,
                 "buffer_tensors": {
                     k.removeprefix("buffer."): v for k, v in buffer.items() if k != "noise_rng"
                 },
                 "buffer_meta": counters["buffer"],
                 "noise_rng": buffer["noise_rng"],
                 "updates": counters["updates"],
-                "added": counters["added"],
+                "episodes": counters["episodes"],
                 "alpha": counters["alpha"],
             }
         )
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(
             f"checkpoint {path}: learner state does not fit: {first_line}"
         ) from exc
     return agents, learner, meta["user"]
+
+
+def load_user_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The caller's tensors saved with `save_checkpoint(..., tensors=...)` ({} if none)."""
+    path = Path(path)
+    meta = _read_state(path)
+    if USER not in meta["sha256"]:
+        return {}
+    return _read_tensors(path, meta, USER)
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -231,18 +231,25 @@ class Learner:
         self.optimizer.zero_grad(set_to_none=True)
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        # clipped apart: the critic's large early gradients must not shrink the actor's step
         grad_norm = torch.nn.utils.clip_grad_norm_(
-            agents.parameters(), cfg.grad_clip, foreach=True
+            [p for g in self.optimizer.param_groups for p in g["params"]],
+            cfg.grad_clip,
+            foreach=True,
+        )
+        actor_grad_norm = torch.nn.utils.clip_grad_norm_(
+            agents.actor_parameters(), cfg.grad_clip, foreach=True
         )
         self.optimizer.step()
         self.actor_optimizer.step()
         self.updates += 1
         values = torch.stack(
-            [loss, td_tot, td, sd, mix, actor, bound, belief, gp, grad_norm, q.mean()]
+            [loss, td_tot, td, sd, mix, actor, bound, belief, gp, grad_norm, actor_grad_norm,
+             q.mean()]
         )
         names = (
             "loss", "td_tot", "td", "sd", "mix", "actor", "bound", "belief", "grad_penalty",
-            "grad_norm", "q_mean",
+            "grad_norm", "actor_grad_norm", "q_mean",
         )
         return dict(zip(names, values.detach().tolist(), strict=True))
 

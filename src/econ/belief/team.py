@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from econ.belief.checkpoint import CheckpointError, load_checkpoint
-from econ.belief.controls import Controls
+from econ.belief.controls import Controls, describe, same_controls
 from econ.belief.history import AgentHistory
 from econ.belief.networks import EconAgents
 
@@ -30,14 +30,10 @@ def load_team(
             f"checkpoint {path} has belief networks for {agents.cfg.n_agents} executors, "
             f"but the team has {n_executors}"
         )
-    if dict(agents.cfg.controls) != dict(controls):
+    if not same_controls(agents.cfg.controls, controls):  # order too: it is the action layout
         raise CheckpointError(
-            f"checkpoint {path} acts on {_describe(agents.cfg.controls)}, "
-            f"but econ.controls is {_describe(controls)}"
+            f"checkpoint {path} acts on {describe(agents.cfg.controls)}, "
+            f"but econ.controls is {describe(controls)}"
         )
     history = AgentHistory.from_state(state["history"]) if "history" in state else None
     return agents, history
-
-
-def _describe(controls: Controls) -> str:
-    return ", ".join(f"{k} [{lo:g}, {hi:g}]" for k, (lo, hi) in controls.items())

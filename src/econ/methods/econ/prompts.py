@@ -14,7 +14,8 @@ REASK_MAX_TOKENS = 48  # room for "\\boxed{...}" with a LaTeX answer, not for a 
 _STATES_VALUE = re.compile(
     r"\\boxed|\b(?:the\s+)?(?:final\s+)?answer\s*(?:is|=|:)|####", re.IGNORECASE
 )
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+# A sentence ends at . ! or ? before a space, but not the "2." of a numbered list item.
+_SENTENCE_END = re.compile(r"(?<!^\d)(?<!^\d\d)(?<!\n\d)(?<!\n\d\d)[.!?](?=\s|$)")
 
 
 def strategy_messages(question: str) -> list[Message]:
