@@ -8,8 +8,8 @@ their luck). Responses are appended to ``samples.jsonl`` as they finish, so the 
 where it stopped and can be re-graded with ``--regrade`` after extraction changes.
 
     python benchmarks/action_sweep.py --out runs/sweep-0.5b          # 60 questions, 0.5B
-    python benchmarks/action_sweep.py --out runs/sweep-0.5b --regrade --json docs/action_sweep_0.5b.json \
-        --png docs/action_sweep_0.5b.png
+    python benchmarks/action_sweep.py --out runs/sweep-0.5b --regrade \
+        --json docs/action_sweep_0.5b.json --png docs/action_sweep_0.5b.png
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ def grade(args) -> dict:
     from econ.report import wilson_interval
 
     bench = get_benchmark("gsm8k")
-    rows = [json.loads(line) for line in (Path(args.out) / "samples.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (Path(args.out) / "samples.jsonl").read_text().splitlines()
+    ]
     table = []
     for cell in cells():
         key = cell_key(cell)
@@ -125,8 +127,12 @@ def grade(args) -> dict:
                 "n": len(mine),
                 "accuracy": round(right / len(mine), 4),
                 "ci95": [round(lo, 4), round(hi, 4)],
-                "cut_off_rate": round(sum(r["finish_reason"] == "length" for r in mine) / len(mine), 4),
-                "completion_tokens": round(sum(r["completion_tokens"] for r in mine) / len(mine), 1),
+                "cut_off_rate": round(
+                    sum(r["finish_reason"] == "length" for r in mine) / len(mine), 4
+                ),
+                "completion_tokens": round(
+                    sum(r["completion_tokens"] for r in mine) / len(mine), 1
+                ),
             }
         )
     return {"model": args.model, "max_tokens": args.max_tokens, "grid": GRID, "cells": table}
@@ -143,15 +149,30 @@ def plot(result: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(tops), figsize=(4.2 * len(tops), 3.4), squeeze=False)
     by = {(c["temperature"], c["repetition_penalty"], c["top_p"]): c for c in result["cells"]}
     for ax, top in zip(axes[0], tops):
-        grid = [[by.get((t, p, top), {}).get("accuracy", float("nan")) for t in temps] for p in pens]
-        im = ax.imshow(grid, vmin=0, vmax=max(0.01, max(c["accuracy"] for c in result["cells"])),
-                       cmap="viridis", origin="lower", aspect="auto")
+        grid = [
+            [by.get((t, p, top), {}).get("accuracy", float("nan")) for t in temps] for p in pens
+        ]
+        im = ax.imshow(
+            grid,
+            vmin=0,
+            vmax=max(0.01, max(c["accuracy"] for c in result["cells"])),
+            cmap="viridis",
+            origin="lower",
+            aspect="auto",
+        )
         for yi, p in enumerate(pens):
             for xi, t in enumerate(temps):
                 c = by.get((t, p, top))
                 if c:
-                    ax.text(xi, yi, f"{c['accuracy']:.0%}\ncut {c['cut_off_rate']:.0%}",
-                            ha="center", va="center", color="w", fontsize=8)
+                    ax.text(
+                        xi,
+                        yi,
+                        f"{c['accuracy']:.0%}\ncut {c['cut_off_rate']:.0%}",
+                        ha="center",
+                        va="center",
+                        color="w",
+                        fontsize=8,
+                    )
         ax.set_xticks(range(len(temps)), [str(t) for t in temps])
         ax.set_yticks(range(len(pens)), [str(p) for p in pens])
         ax.set_xlabel("temperature")

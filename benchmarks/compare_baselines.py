@@ -14,8 +14,9 @@ import asyncio
 from pathlib import Path
 
 from econ.config import load_config
-from econ.evaluate import CONFIG, new_run_dir, run_methods
+from econ.evaluate import run_methods
 from econ.report import markdown_table
+from econ.runs import CONFIG, new_run_dir
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test-first300.jsonl"
 

@@ -17,8 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from econ.config import load_config
-from econ.evaluate import CONFIG, RECORDS, latest_records, read_records
 from econ.methods.registry import method_class
+from econ.runs import CONFIG, RECORDS, latest_records, read_records
 from econ.tasks import get_benchmark
 
 

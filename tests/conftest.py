@@ -8,17 +8,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fakes import llms  # noqa: E402 (found through the path above)
+
 
 @pytest.fixture
 def patch_llm(monkeypatch):
-    """Make every method build its LLMs from a given fake: patch(fake) or patch({spec: fake})."""
+    """For the training loop only, which builds its team with EconSystem.from_config and
+    takes no `make_llm` yet: every LLM econ.llm.make_llm builds becomes the given fake.
+    Everything else passes `llms(fake)` where LLMs are built."""
 
     def patch(fake_or_map):
-        def factory(spec, settings=None):
-            return fake_or_map[spec] if isinstance(fake_or_map, dict) else fake_or_map
-
-        for mod in ("cot", "self_consistency", "debate", "econ.system"):
-            monkeypatch.setattr(f"econ.methods.{mod}.make_llm", factory)
+        monkeypatch.setattr("econ.llm.make_llm", llms(fake_or_map))
 
     return patch
 

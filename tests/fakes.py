@@ -71,6 +71,16 @@ class ScriptedLLM:
         )
 
 
+def llms(fake_or_map):
+    """A `make_llm` that builds fakes: every spec gets `fake`, or `{spec: fake}` maps them.
+    Pass it where LLMs are built: build_method, run_methods, EconSystem.from_config."""
+
+    def make_llm(spec, settings=None):
+        return fake_or_map[spec] if isinstance(fake_or_map, dict) else fake_or_map
+
+    return make_llm
+
+
 def last_user(messages: list[dict]) -> str:
     return [m for m in messages if m["role"] == "user"][-1]["content"]
 

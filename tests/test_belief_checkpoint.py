@@ -16,33 +16,40 @@ from econ.belief import (
     RewardWeights,
     Transition,
     load_checkpoint,
+    load_user_tensors,
     save_checkpoint,
 )
+from econ.belief.team import load_team
 from econ.errors import UserError
 
-SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64)
+TWO = {"temperature": (0.1, 1.2), "top_p": (0.5, 1.0)}
+SMALL = BeliefConfig(embed_dim=16, belief_dim=32, hidden_dim=64, controls=TWO)
 
 
 def _trained(updates: int = 3) -> Learner:
     cfg = SMALL
     learner = Learner(
         EconAgents(cfg, seed=5),
-        LearnerConfig(batch_size=4, buffer_size=16, update_every=1),
+        LearnerConfig(batch_size=4, buffer_size=16, updates_per_episode=1),
         RewardWeights(dynamic=True),
     )
     g = torch.Generator().manual_seed(0)
     while learner.updates < updates:
         obs = torch.randn(1, 3, cfg.obs_dim, generator=g)
-        learner.add(
-            Transition(
-                obs=obs[0],
-                actions=learner.explore(obs)[0],
-                rewards=torch.rand(3, generator=g),
-                reward_tot=0.4,
-                commit_emb=torch.randn(cfg.embed_dim, generator=g),
-                commit_correct=1.0,
-            )
+        learner.store(
+            [
+                Transition(
+                    obs=obs[0],
+                    actions=learner.explore(obs)[0],
+                    rewards=torch.rand(3, generator=g),
+                    reward_tot=0.4,
+                    commit_emb=torch.randn(cfg.embed_dim, generator=g),
+                    commit_correct=1.0,
+                )
+            ]
         )
+        if learner.ready:
+            learner.update()
     learner.alpha = (0.5, 0.3, 0.2)
     return learner
 
@@ -54,9 +61,10 @@ def test_round_trip_gives_identical_actions_and_identical_next_updates(tmp_path)
     agents2, learner2, state = load_checkpoint(path)
     assert state == {"question_index": 7}
     assert learner2 is not None
-    assert (learner2.updates, learner2.added, learner2.alpha) == (
-        learner.updates, learner.added, learner.alpha
+    assert (learner2.updates, learner2.episodes, learner2.alpha) == (
+        learner.updates, learner.episodes, learner.alpha
     )
+    assert learner2.noise_std == learner.noise_std
     assert learner2.reward_weights == learner.reward_weights
     obs = torch.randn(4, 3, SMALL.obs_dim, generator=torch.Generator().manual_seed(1))
     assert torch.equal(agents2.act(obs), learner.agents.act(obs))
@@ -132,8 +140,46 @@ def test_learner_config_override_applies_lr_and_checks_buffer_size(tmp_path):
     path = tmp_path / "ckpt"
     learner = _trained()
     save_checkpoint(path, learner.agents, learner, {})
-    new_cfg = LearnerConfig(batch_size=4, buffer_size=16, lr=5e-4, actor_lr=5e-5)
+    new_cfg = LearnerConfig(
+        batch_size=4, buffer_size=16, lr=5e-4, actor_lr=5e-3, critic_weight_decay=0.5
+    )
     _, loaded, _ = load_checkpoint(path, learner_cfg=new_cfg)
-    assert [g["lr"] for g in loaded.optimizer.param_groups] == [5e-4, 5e-5]
+    assert [g["lr"] for g in loaded.optimizer.param_groups] == [5e-4, 5e-4]
+    assert [g["weight_decay"] for g in loaded.optimizer.param_groups] == [0.0, 0.5]
+    assert [g["lr"] for g in loaded.actor_optimizer.param_groups] == [5e-3]
     with pytest.raises(CheckpointError, match="buffer_size 16"):
         load_checkpoint(path, learner_cfg=LearnerConfig(batch_size=4, buffer_size=32))
+
+
+def test_caller_tensors_round_trip_and_are_verified(tmp_path):
+    path = tmp_path / "ckpt"
+    heldout = torch.randn(4, 3, SMALL.obs_dim)
+    save_checkpoint(path, EconAgents(SMALL), None, {}, tensors={"heldout_obs": heldout})
+    assert torch.equal(load_user_tensors(path)["heldout_obs"], heldout)
+    save_checkpoint(tmp_path / "plain", EconAgents(SMALL), None, {})
+    assert load_user_tensors(tmp_path / "plain") == {}
+    user = path / "user.safetensors"
+    data = bytearray(user.read_bytes())
+    data[-1] ^= 0x01
+    user.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="user.safetensors is corrupt"):
+        load_user_tensors(path)
+
+
+def test_checkpoint_records_the_action_space_and_a_mismatch_is_one_line(tmp_path):
+    save_checkpoint(tmp_path / "checkpoint", EconAgents(SMALL), None, {})
+    meta = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert meta["belief_config"]["controls"] == {"temperature": [0.1, 1.2], "top_p": [0.5, 1.0]}
+    agents, history = load_team(tmp_path, 3, dict(TWO))  # the run directory works too
+    assert agents.control_names == ("temperature", "top_p") and history is None
+    for controls in (
+        {"temperature": (0.0, 0.8)},  # other ranges and names
+        {"top_p": (0.5, 1.0), "temperature": (0.1, 1.2)},  # same controls, other order
+    ):
+        with pytest.raises(CheckpointError, match="acts on temperature \\[0.1, 1.2\\]") as exc:
+            load_team(tmp_path / "checkpoint", 3, controls)
+        assert isinstance(exc.value, UserError) and "\n" not in str(exc.value)
+    swapped = {"top_p": (0.5, 1.0), "temperature": (0.1, 1.2)}
+    reordered = SMALL.model_copy(update={"controls": swapped})
+    with pytest.raises(CheckpointError, match="different belief config: controls="):
+        load_checkpoint(tmp_path / "checkpoint", belief_cfg=reordered)

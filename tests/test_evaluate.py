@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fakes import ScriptedLLM, failing, last_user
+from fakes import ScriptedLLM, failing, last_user, llms
 
 from econ.config import load_config
-from econ.evaluate import RECORDS, latest_records, new_run_dir, read_records, run_methods
-from econ.report import rolling_mean, wilson_interval
+from econ.evaluate import EvalRecord, run_methods, solve_one
+from econ.methods.registry import build_method
+from econ.plots import rolling_mean
+from econ.report import wilson_interval
+from econ.runs import RECORDS, latest_records, new_run_dir, read_records
+from econ.tasks import get_benchmark, load_questions
 
 
 def answer_42(messages, params):
@@ -23,10 +27,13 @@ def make_cfg(tmp_path, methods=("cot",), limit=4):
     return cfg, new_run_dir(str(tmp_path / "run"), cfg)
 
 
-def test_records_and_summary(tmp_path, patch_llm):
-    patch_llm(ScriptedLLM(answer_42))
+def run(cfg, run_dir, fake):
+    return asyncio.run(run_methods(cfg, run_dir, show_progress=False, make_llm=llms(fake)))
+
+
+def test_records_and_summary(tmp_path):
     cfg, run_dir = make_cfg(tmp_path, ("cot", "self_consistency"))
-    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    summary = run(cfg, run_dir, ScriptedLLM(answer_42))
     records = read_records(run_dir / RECORDS)
     assert len(records) == 8
     assert {r["method"] for r in records} == {"cot", "self_consistency"}
@@ -39,33 +46,31 @@ def test_records_and_summary(tmp_path, patch_llm):
     assert "| self_consistency | 4 |" in (run_dir / "summary.md").read_text()
 
 
-def test_resume_runs_only_missing_pairs_and_drops_a_torn_line(tmp_path, patch_llm):
+def test_resume_runs_only_missing_pairs_and_drops_a_torn_line(tmp_path):
     fake = ScriptedLLM(answer_42)
-    patch_llm(fake)
     cfg, run_dir = make_cfg(tmp_path, limit=5)
     cfg.run.limit = 2
-    asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    run(cfg, run_dir, fake)
     with open(run_dir / RECORDS, "a") as f:
         f.write('{"id": "torn", "meth')  # a write cut by SIGKILL
     cfg.run.limit = 5
     fake.calls.clear()
-    asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    run(cfg, run_dir, fake)
     ids = [r["id"] for r in read_records(run_dir / RECORDS)]
     assert len(ids) == len(set(ids)) == 5
     assert len(fake.calls) == 3
     assert all(json.loads(line) for line in (run_dir / RECORDS).read_text().splitlines())
 
 
-def test_failed_calls_become_error_records_and_the_run_finishes(tmp_path, patch_llm):
+def test_failed_calls_become_error_records_and_the_run_finishes(tmp_path):
     count = {"n": 0}
 
     def flaky(messages, params):
         count["n"] += 1
         return failing("HTTP 500 after 4 retries") if count["n"] % 2 else "\\boxed{1}"
 
-    patch_llm(ScriptedLLM(flaky))
     cfg, run_dir = make_cfg(tmp_path, limit=6)
-    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    summary = run(cfg, run_dir, ScriptedLLM(flaky))
     records = read_records(run_dir / RECORDS)
     errors = [r for r in records if r["error"]]
     assert len(errors) == 3 and len(records) == 6
@@ -88,15 +93,14 @@ def test_wilson_interval():
     assert wilson_interval(0, 0) == (0.0, 0.0)
 
 
-def test_an_unexpected_exception_costs_one_question_not_the_run(tmp_path, patch_llm):
+def test_an_unexpected_exception_costs_one_question_not_the_run(tmp_path):
     def reply(messages, params):
         if "muffins" in last_user(messages):  # demo-01
             return ValueError("reply nobody foresaw")
         return "\\boxed{5}"
 
-    patch_llm(ScriptedLLM(reply))
     cfg, run_dir = make_cfg(tmp_path, limit=3)
-    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    summary = run(cfg, run_dir, ScriptedLLM(reply))
     by_id = {r["id"]: r for r in read_records(run_dir / RECORDS)}
     assert len(by_id) == 3 and summary["cot"]["errors"] == 1
     error = by_id["demo-01"]["error"]
@@ -110,3 +114,34 @@ def test_latest_record_per_key_wins():
     retry = {"id": "q1", "method": "cot", "error": None, "n": 2}
     other_epoch = {"id": "q1", "method": "cot", "epoch": 1, "error": None, "n": 3}
     assert latest_records([old, other_epoch, retry]) == [retry, other_epoch]
+
+
+# The keys of a record, in the order every run so far has written them: readers (report,
+# rescore, view, benchmarks) and old runs depend on this layout.
+RECORD_KEYS = [
+    "id", "method", "epoch", "benchmark", "question", "gold", "prediction", "correct",
+    "prompt_tokens", "completion_tokens", "calls", "failed_requests", "empty_responses",
+    "latency_s", "llm_seconds", "per_model", "error", "details", "trace",
+]  # fmt: skip
+
+
+TRACE_KEYS = [
+    "role", "round", "agent", "model", "temperature", "top_p", "repetition_penalty",
+    "max_tokens", "messages", "response", "finish_reason", "empty", "prompt_tokens",
+    "completion_tokens", "latency_s", "requests", "failed_attempts", "error", "cached",
+]  # fmt: skip
+
+
+def test_a_record_is_written_with_the_keys_and_order_runs_have_on_disk():
+    fake = ScriptedLLM(answer_42, name="m")
+    cfg = load_config(None, {"run.methods": ["self_consistency"]})
+    method = build_method("self_consistency", cfg, llms(fake))
+    q = load_questions("demo", limit=1)[0]
+    rec = asyncio.run(solve_one(method, q, get_benchmark("demo"), epoch=2)).model_dump()
+    assert list(rec) == RECORD_KEYS == list(EvalRecord.model_fields)
+    tokens = {k: rec[k] for k in ("prompt_tokens", "completion_tokens")}
+    assert rec["per_model"] == {"m": {**tokens, "calls": 3}}
+    assert (rec["epoch"], rec["calls"], rec["prediction"], rec["error"]) == (2, 3, "42", None)
+    assert [list(call) for call in rec["trace"]] == [TRACE_KEYS] * 3
+    assert json.loads(json.dumps(rec)) == rec  # plain JSON values throughout
+    assert all(EvalRecord.model_fields[k].description for k in RECORD_KEYS)  # each documented

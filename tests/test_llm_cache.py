@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from econ import cli
 from econ.config import load_config
 from econ.errors import UserError
-from econ.evaluate import new_run_dir, run_methods
+from econ.evaluate import run_methods
 from econ.llm import CachedLLM, Completion, LLMSettings, aclose_all, make_llm, registry
 from econ.llm.cache import ResponseCache, cache_info, default_path, open_cache, server_identity
-from econ.methods.base import CallLog
+from econ.methods.base import CallLog, Sampling
+from econ.runs import new_run_dir
 
 MESSAGES = [{"role": "user", "content": "What is 6*7?"}]
 NO_PENALTY = {"repetition_penalty": None}
@@ -56,7 +57,8 @@ def calls(llm, requests: list[dict]) -> list[dict]:
         log = CallLog()
         try:
             for kwargs in requests:
-                await log.chat(llm, MESSAGES, role="solver", **kwargs)
+                sampling = Sampling(**{"max_tokens": 512, **kwargs})
+                await log.chat(llm, MESSAGES, sampling, role="solver")
         finally:
             await aclose_all()
         return log.calls
@@ -142,14 +144,14 @@ def test_cached_call_log_usage_counts_no_requests(serve, home):
     async def go() -> dict:
         log = CallLog()
         try:
-            await log.chat(llm, MESSAGES, role="solver")
-            await log.chat(llm, MESSAGES, role="solver")
+            await log.chat(llm, MESSAGES, Sampling(max_tokens=512), role="solver")
+            await log.chat(llm, MESSAGES, Sampling(max_tokens=512), role="solver")
         finally:
             await aclose_all()
         return log.usage()
 
     usage = asyncio.run(go())
-    assert usage["calls"] == 1 and usage["prompt_tokens"] == 14
+    assert usage.calls == 1 and usage.prompt_tokens == 14
 
 
 def test_rerun_of_a_run_makes_no_requests(serve, home, tmp_path):

@@ -51,7 +51,6 @@ def fake_model(tmp_path, monkeypatch, home) -> ModelSpec:
         chunks=tuple(Chunk(f"econ-fake-part{i}", "0.1", f"data/part{i:02d}.bin") for i in (1, 2)),
         size_bytes=len(whole),
         sha256=hashlib.sha256(whole).hexdigest(),
-        description="test",
     )
     monkeypatch.setitem(registry.MODELS, spec.name, spec)
     return spec
@@ -75,7 +74,7 @@ def test_econ_home_defaults_to_user_cache(monkeypatch):
 
 
 def test_missing_packages_name_the_fetch_command(home, monkeypatch):
-    spec = ModelSpec("ghost", (Chunk("econ-no-such-dist", "1.0", "data/part01.bin"),), 1, "0", "")
+    spec = ModelSpec("ghost", (Chunk("econ-no-such-dist", "1.0", "data/part01.bin"),), 1, "0")
     monkeypatch.setitem(registry.MODELS, "ghost", spec)
     with pytest.raises(UserError, match="run: econ models fetch ghost$"):
         registry.model_path("ghost")

@@ -66,7 +66,7 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
     result = asyncio.run(system.solve(Q, GSM))
 
     assert result.answer == "7"
-    assert result.usage["calls"] == 3 + 2
+    assert result.usage.calls == 3 + 2
     for i, ex in enumerate(execs):
         (call,) = ex.calls
         prompt = " ".join(m["content"] for m in call["messages"])
@@ -132,7 +132,7 @@ def test_stage_two_revises_dissenters_and_stops_when_commitment_repeats(embedder
     feedback = msgs[-1]["content"]
     assert "committed to the answer 7" in feedback
     assert "EXEC0-TEXT" not in " ".join(m["content"] for m in msgs)
-    assert result.usage["calls"] == 1 + 3 + 1 + 1 + 1
+    assert result.usage.calls == 1 + 3 + 1 + 1 + 1
 
 
 def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
@@ -180,7 +180,7 @@ def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder
     system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "4.5" and result.decided_by == "reask"
-    assert result.usage["calls"] == 1 + 3 + 2
+    assert result.usage.calls == 1 + 3 + 2
     assert [c["max_tokens"] for c in result.trace if c["role"] == "coordinator"][1] <= 64
 
 
@@ -240,7 +240,7 @@ def test_vote_ablation_skips_the_commitment_call(embedder):
         coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, commit_by_vote=True
     )
     result = asyncio.run(system.solve(Q, GSM))
-    assert result.answer == "7" and result.usage["calls"] == 4
+    assert result.answer == "7" and result.usage.calls == 4
 
 
 def test_no_strategy_ablation(embedder):
@@ -250,7 +250,7 @@ def test_no_strategy_ablation(embedder):
         coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, use_strategy=False
     )
     result = asyncio.run(system.solve(Q, GSM))
-    assert result.strategy == "" and result.usage["calls"] == 4
+    assert result.strategy == "" and result.usage.calls == 4
     assert "strategy" not in execs[0].calls[0]["messages"][0]["content"]
 
 
@@ -293,12 +293,10 @@ def test_heterogeneous_team_is_accounted_per_model(embedder):
         coordinator(), [*small, big], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
     )
     result = asyncio.run(system.solve(Q, GSM))
-    per_model = result.usage["per_model"]
+    per_model = result.usage.per_model
     assert set(per_model) == {"coord", "exec0", "exec1", "big"}
-    assert per_model["coord"]["calls"] == 2 and per_model["big"]["calls"] == 1
-    assert (
-        sum(m["completion_tokens"] for m in per_model.values()) == result.usage["completion_tokens"]
-    )
+    assert per_model["coord"].calls == 2 and per_model["big"].calls == 1
+    assert sum(m.completion_tokens for m in per_model.values()) == result.usage.completion_tokens
     assert [e.model for e in result.executors] == ["exec0", "exec1", "big"]
 
 

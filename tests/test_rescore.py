@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from econ.cli import app
 from econ.config import load_config, save_config
-from econ.evaluate import CONFIG, RECORDS
+from econ.runs import CONFIG, RECORDS
 
 
 def call(role, response, *, agent=None, round_no=0, finish="stop"):

@@ -177,7 +177,10 @@ def test_extract_mixed_demo(response, expected):
         ("Yes. Penguins cannot fly, but no bird is false about it.", "yes"),
         ("No, because a true octopus has no bones.", "no"),
         ("**No**\n\nIt is true that yes-men exist, but...", "no"),
-        ("Final answer - Yes\n\nExplanation: no mammal lays eggs? False, the platypus does.", "yes"),
+        (
+            "Final answer - Yes\n\nExplanation: no mammal lays eggs? False, the platypus does.",
+            "yes",
+        ),
         ("Answer: No. True, some of them do; yes, rarely.", "no"),
         # prose that mentions an answer is not an answer phrase
         ("One might think the answer is yes, but salt water freezes lower. So: no.", "no"),
@@ -194,7 +197,10 @@ def test_yesno_verdicts(response, expected):
     [
         # explicit answer followed by a check, a parenthetical, a year or a note
         ("The answer is 18 (= 9 eggs x $2).", "18"),
-        ("So the answer is 18.\n\nCheck: 16 - 3 - 4 = 9 eggs, 9 x 2 = 18. Prices as of 2023.", "18"),
+        (
+            "So the answer is 18.\n\nCheck: 16 - 3 - 4 = 9 eggs, 9 x 2 = 18. Prices as of 2023.",
+            "18",
+        ),
         ("Final answer: 42\n\nNote: this assumes 365 days in 2021.", "42"),
         ("#### 72", "72"),
         ("She earns 36 a week.\n#### 36\nThat is 4 weeks of 9.", "36"),

@@ -16,12 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from fakes import ScriptedLLM, last_user
+from fakes import ScriptedLLM, last_user, llms
 
 from econ.config import load_config, load_saved_config
 from econ.errors import UserError
-from econ.evaluate import CONFIG, RECORDS, new_run_dir, read_records, run_methods
+from econ.evaluate import run_methods
 from econ.rescore import rescore_run
+from econ.runs import CONFIG, RECORDS, new_run_dir, read_records
 from econ.tasks import Fields, data_fingerprint, get_benchmark, load_questions, run_questions
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -365,7 +366,7 @@ def test_unreadable_data_leaves_no_run_directory(tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
-def test_own_text_benchmark_runs_and_rescores(tmp_path, patch_llm):
+def test_own_text_benchmark_runs_and_rescores(tmp_path):
     """eval and rescore grade a benchmark of your own with its answer type, not a built-in's."""
     replies = {
         "France": "It is Paris.\n\nparis",
@@ -376,7 +377,6 @@ def test_own_text_benchmark_runs_and_rescores(tmp_path, patch_llm):
     def reply(messages, params):
         return next(text for key, text in replies.items() if key in last_user(messages))
 
-    patch_llm(ScriptedLLM(reply))
     keys = {
         "run.benchmark": "capitals",
         "run.data": str(write_csv(tmp_path / "capitals.csv", CAPITALS)),
@@ -386,7 +386,8 @@ def test_own_text_benchmark_runs_and_rescores(tmp_path, patch_llm):
     }
     cfg = load_config(None, keys)
     run_dir = new_run_dir(str(tmp_path / "run"), cfg)
-    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False))
+    fake = llms(ScriptedLLM(reply))
+    summary = asyncio.run(run_methods(cfg, run_dir, show_progress=False, make_llm=fake))
     records = {r["id"]: r for r in read_records(run_dir / RECORDS)}
     assert {k: (r["prediction"], r["correct"]) for k, r in records.items()} == {
         "capitals-0": ("paris", True),

@@ -1,4 +1,5 @@
-"""The training loop with scripted LLMs: rewards reach the learner, resume is exact."""
+"""The training loop with scripted LLMs: rewards reach the learner per round, the records and
+logs are named, resume is exact and makes no strategy call twice."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ from fakes import ScriptedLLM, last_user
 from safetensors.torch import load_file
 
 from econ.config import load_config
-from econ.evaluate import new_run_dir
+from econ.runs import new_run_dir
 from econ.train import train
 
+CONTROLS = {"temperature": [0.1, 1.2], "top_p": [0.5, 1.0]}
+STRATEGY = "You lead a team of solvers"
 
-def team():
-    """Executors answer right or wrong at random (seeded by the prompt), the coordinator votes."""
+
+def team(revise_to: str | None = None) -> ScriptedLLM:
+    """Executors answer right or wrong at random (seeded by the prompt and temperature), the
+    coordinator commits to the most common answer; asked to revise, an executor gives
+    `revise_to` (or answers at random again)."""
 
     def reply(messages, params):
         text = last_user(messages)
-        if "Write a short strategy" in text:
+        if STRATEGY in text:
             return "Work out each quantity, then combine them."
         if "Independent solutions" in text:
             answers = [
@@ -29,55 +35,93 @@ def team():
                 if "(answer: " in line
             ]
             return f"Most agree. \\boxed{{{max(set(answers), key=answers.count)}}}"
+        if "The coordinator committed" in text and revise_to is not None:
+            return f"On reflection \\boxed{{{revise_to}}}"
         rng = random.Random(f"{text}{params['temperature']:.3f}")
         return f"So the result is \\boxed{{{rng.choice([5, 7, 7.2])}}}"
 
     return ScriptedLLM(reply)
 
 
-def run_train(tmp_path, name, episodes, run_dir=None):
+def run_train(tmp_path, name, episodes, run_dir=None, **extra):
     cfg = load_config(
         None,
         {
             "run.benchmark": "demo",
+            "econ.controls": CONTROLS,
             "train.episodes": episodes,
             "train.checkpoint_every": 3,
             "train.gap_every": 3,
             "train.learner.batch_size": 2,
-            "train.learner.update_every": 1,
+            **extra,
         },
     )
-    run_dir = run_dir or new_run_dir(str(tmp_path / name), cfg)
+    run_dir = run_dir or new_run_dir(str(tmp_path / name), cfg, split="train")
     return asyncio.run(train(cfg, run_dir, show_progress=False)), run_dir
+
+
+def read_episodes(run_dir) -> list[dict]:
+    return [json.loads(x) for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
 
 
 def test_training_updates_networks_and_logs(tmp_path, patch_llm):
     patch_llm(team())
     report, run_dir = run_train(tmp_path, "a", 6)
-    episodes = [json.loads(x) for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    episodes = read_episodes(run_dir)
     assert [e["episode"] for e in episodes] == list(range(6))
-    assert all(len(e["rewards"]) == 3 and e["losses"] is not None for e in episodes[1:])
-    assert len(report["gaps"]) == 2 and report["episodes"] == 6
+    assert all(len(e["rewards"]) == 3 and e["error"] is None for e in episodes)
+    assert all(e["losses"] is not None for e in episodes[1:])  # a batch of 2 fits after one
+    assert {"td", "td_tot", "actor", "bound", "mix", "sd", "belief"} <= set(episodes[-1]["losses"])
+    assert all(set(a) == {"temperature", "top_p"} for e in episodes for a in e["actions"])
+    assert 0.2 < episodes[0]["exploration_std"] <= 0.3
+    assert [g[0] for g in report["gaps"]] == [3, 6] and all(len(g) == 3 for g in report["gaps"])
+    assert report["episodes"] == 6 and not report["stopped_early"]
     assert all(e["stable"] and e["rounds"] == 0 for e in episodes)  # no stage 2: nothing revised
     assert report["commitment_stability"] == 1.0
     before = torch.tensor([[0.65, 0.75]] * 3)
     after = torch.tensor([[a["temperature"], a["top_p"]] for a in report["actions"]])
     assert not torch.allclose(before, after, atol=1e-4), "training did not move any action"
-    assert (run_dir / "training.png").stat().st_size > 10_000  # three plotted panels, not blank
+    assert (run_dir / "training.png").stat().st_size > 10_000  # plotted panels, not blank
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"losses/td", "losses/actor", "rewards/team", "equilibrium/gap_rel"} <= tags
+    assert "actions/agent2_top_p" in tags
 
 
-def test_resume_continues_exactly(tmp_path, patch_llm):
+def test_stage_two_stores_one_transition_per_round(tmp_path, patch_llm):
+    """Executors that disagree revise to 7: each question has two rounds, the second acted on
+    only by the dissenters, and both rounds reach the replay buffer with their own mask."""
+    patch_llm(team(revise_to="7"))
+    _, run_dir = run_train(tmp_path, "s2", 4, **{"econ.bne_rounds": 1})
+    episodes = read_episodes(run_dir)
+    buffer = load_file(run_dir / "checkpoint" / "buffer.safetensors")
+    acted = buffer["buffer.acted"]
+    revised = [e for e in episodes if e["rounds"] == 1]
+    assert revised, "no question went to stage 2"
+    assert acted.shape[0] == len(episodes) + len(revised)  # one row per round
+    assert (acted == 0).any() and (acted.sum(dim=1) == 3).sum() >= len(episodes)
+
+
+def test_resume_continues_exactly_without_repeating_strategy_calls(tmp_path, patch_llm):
     patch_llm(team())
     _, straight = run_train(tmp_path, "straight", 6)
     _, split = run_train(tmp_path, "split", 3)
+    resumed = team()
+    patch_llm(resumed)
     run_train(tmp_path, "split", 6, run_dir=split)  # the 'killed' run picks up at episode 3
+    strategy_calls = [c for c in resumed.calls if STRATEGY in last_user(c["messages"])]
+    assert len(strategy_calls) == 3  # the three new episodes; held-out observations were saved
     a = load_file(straight / "checkpoint" / "weights.safetensors")
     b = load_file(split / "checkpoint" / "weights.safetensors")
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    assert episode_rewards(straight) == episode_rewards(split)
-
-
-def episode_rewards(run_dir):
-    return [json.loads(x)["rewards"] for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    assert [e["rewards"] for e in read_episodes(straight)] == [
+        e["rewards"] for e in read_episodes(split)
+    ]
+    assert [e["actions"] for e in read_episodes(straight)] == [
+        e["actions"] for e in read_episodes(split)
+    ]

@@ -123,9 +123,9 @@ def main(
 def _print_report(run_dir: Path, fmt: str) -> dict:
     """The run's summary.json in `fmt` on stdout (markdown between blank lines, a table
     apart from the notes around it); returns the summary."""
-    from econ.report import render_report
+    from econ.report import read_report, render_report
 
-    report = json.loads((run_dir / "summary.json").read_text())
+    report = read_report(run_dir)
     text = render_report(report, fmt)
     print(f"\n{text}\n" if fmt == "md" else text)
     return report

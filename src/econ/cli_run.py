@@ -31,7 +31,7 @@ def prepare_run(
     else the config from `--config`, the flags and the `fixed` keys in a new directory.
     `split` is the hub split read when `run.split` is unset."""
     from econ.config import load_config
-    from econ.evaluate import CONFIG, new_run_dir
+    from econ.runs import CONFIG, new_run_dir
 
     given, run_dir = overrides(command, opts), opts["resume"]
     if run_dir is None:

@@ -35,6 +35,7 @@ class SelfConsistencyConfig(Strict):
 class DebateConfig(Strict):
     agents: int = Field(3, ge=1)
     rounds: int = Field(3, ge=1)
+    temperature: float = Field(0.7, ge=0.0)
 
 
 class EconConfig(Strict):
@@ -115,9 +116,13 @@ class RunSpec(Strict):
 EPOCH_SEED_STRIDE = 1_000_000
 
 
+# Completion token cap per call, unless `max_tokens` says otherwise (EconSystem's default too).
+DEFAULT_MAX_TOKENS = 512
+
+
 class RunConfig(Strict):
     model: str = f"local:{DEFAULT_MODEL}"
-    max_tokens: int = Field(512, ge=1)
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
     # Requests in flight per endpoint (`--concurrency`), the one concurrency setting; None: the
     # backend's default, the embedded server's slot count (llm.slots) or 64 for openai: servers.
     # A run keeps as many questions in flight as its busiest endpoint takes requests.
@@ -231,8 +236,14 @@ def load_saved_config(path: Path) -> RunConfig:
     benchmark and methods are there.
     """
     text = _read_text(path)
-    data = _parse_yaml(text, path)
-    if text.rstrip().splitlines()[-1:] != [END_MARKER]:
+    marked = text.rstrip().splitlines()[-1:] == [END_MARKER]
+    try:
+        data = _parse_yaml(text, path)
+    except UserError:
+        if not marked:  # a file cut mid-structure: say what happened, not what it looks like
+            raise UserError(f"{path} is incomplete (cut off or not written by econ)") from None
+        raise
+    if not marked:
         run = data.get("run")
         legacy_complete = (
             "provenance" not in data

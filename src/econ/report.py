@@ -11,6 +11,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from econ.plots import plot_accuracy_vs_tokens
+from econ.runs import SUMMARY
+
 SIGNIFICANCE = 0.05
 
 
@@ -250,30 +253,6 @@ def render_report(report: dict, fmt: str) -> str:
     return report_markdown(report["methods"], report["paired"])
 
 
-def plot_accuracy_vs_tokens(summary: dict[str, dict], path: Path, title: str) -> None:
-    """One point per method: accuracy (with its interval) against total tokens per question."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, s in summary.items():
-        tokens = s["prompt_tokens_per_q"] + s["completion_tokens_per_q"]
-        lo, hi = s["ci95"]
-        acc = s["accuracy"]
-        ax.errorbar(tokens, acc, yerr=[[acc - lo], [hi - acc]], fmt="o", capsize=4, label=name)
-        ax.annotate(name, (tokens, acc), textcoords="offset points", xytext=(6, 4))
-    ax.set_xlabel("tokens per question (prompt + completion)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def write_report(
     run_dir: Path, summary: dict[str, dict], title: str, *, paired: list[dict]
 ) -> None:
@@ -282,61 +261,14 @@ def write_report(
     `paired` is required so that no caller rewrites a comparison's summary without its tests.
     """
     report = {"methods": summary, "paired": paired}
-    (run_dir / "summary.json").write_text(json.dumps(report, indent=2))
+    (run_dir / SUMMARY).write_text(json.dumps(report, indent=2))
     (run_dir / "summary.md").write_text(f"# {title}\n\n{report_markdown(summary, paired)}\n")
     plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title)
 
 
-def rolling_mean(values: list[float], window: int) -> list[float]:
-    """Mean of each value and the up to `window - 1` values before it."""
-    out = []
-    for i in range(len(values)):
-        recent = values[max(0, i + 1 - window) : i + 1]
-        out.append(sum(recent) / len(recent))
-    return out
-
-
-def plot_training(
-    episodes: list[dict], gaps: list[list[float]], path: Path, window: int = 10
-) -> None:
-    """Panels a reader can check learning against: team reward, each executor's sampled value
-    of every control (rolling means, so exploration noise does not hide the drift), and the
-    epsilon-BNE gap on the held-out questions in reward standard deviations (the early stop's
-    measure), with the absolute gap on a second axis. `gaps` rows: [episode, absolute, relative].
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    played = [e for e in episodes if e.get("actions")]  # episodes lost to LLM errors have none
-    steps = [e["episode"] + 1 for e in played]
-    controls = list(played[0]["actions"][0]) if played else []
-    fig, axes = plt.subplots(1, 2 + len(controls), figsize=(4.3 * (2 + len(controls)), 3.6))
-    rewards = [e["reward_tot"] for e in played]
-    axes[0].plot(steps, rewards, ".", alpha=0.35, label="episode")
-    axes[0].plot(steps, rolling_mean(rewards, window), label=f"mean of {window}")
-    axes[0].set_title("team reward r_tot")
-    for ax, name in zip(axes[1:], controls):
-        for i in range(len(played[0]["actions"])):
-            values = [e["actions"][i][name] for e in played]
-            ax.plot(steps, rolling_mean(values, window), label=f"executor {i}")
-        ax.set_title(f"sampled {name} (mean of {window})")
-        ax.legend(fontsize=8)
-    gap_ax = axes[-1]
-    if gaps:
-        gap_ax.plot([g[0] for g in gaps], [g[2] for g in gaps], "o-", label="relative (sd)")
-        absolute = gap_ax.twinx()
-        absolute.plot([g[0] for g in gaps], [g[1] for g in gaps], "x:", color="grey")
-        absolute.set_ylabel("absolute (x)")
-    gap_ax.set_title("epsilon-BNE gap (held out)")
-    for ax in axes:
-        ax.set_xlabel("episode")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def read_report(run_dir: Path) -> dict:
+    """A run's summary.json, as `write_report` wrote it."""
+    return json.loads((run_dir / SUMMARY).read_text())
 
 
 def print_solution(console, result) -> None:
@@ -361,6 +293,6 @@ def print_solution(console, result) -> None:
     u = result.usage
     console.print(
         f"[bold]answer: {result.answer}[/bold]   rounds {result.rounds}   "
-        f"tokens {u['prompt_tokens']} prompt + {u['completion_tokens']} completion "
-        f"in {u['calls']} calls   {result.seconds:.1f} s"
+        f"tokens {u.prompt_tokens} prompt + {u.completion_tokens} completion "
+        f"in {u.calls} calls   {result.seconds:.1f} s"
     )

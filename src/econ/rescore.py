@@ -8,15 +8,13 @@ as a live run would, with no LLM call. Records that ended in an error stay as th
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from econ.config import load_config
 from econ.errors import UserError
-from econ.evaluate import CONFIG, RECORDS, latest_records, read_records
 from econ.methods.registry import method_class
 from econ.report import paired_stats, summarize, write_report
+from econ.runs import CONFIG, RECORDS, latest_records, read_records, rewrite_records
 from econ.tasks import get_benchmark
 
 
@@ -38,21 +36,8 @@ def rescore_run(run_dir: Path) -> int:
         changed += correct != rec["correct"]
         rec["prediction"], rec["correct"] = solution.prediction, correct
         rec["details"] = {**rec.get("details", {}), **solution.details}
-    _rewrite(run_dir / RECORDS, records)
+    rewrite_records(run_dir / RECORDS, records)
     methods = list(dict.fromkeys(cfg.run.methods + [r["method"] for r in records]))
     title = f"{cfg.run.benchmark} ({len({r['id'] for r in records})} questions, rescored)"
-    write_report(
-        run_dir, summarize(records, methods), title, paired=paired_stats(records, methods)
-    )
+    write_report(run_dir, summarize(records, methods), title, paired=paired_stats(records, methods))
     return changed
-
-
-def _rewrite(path: Path, records: list[dict]) -> None:
-    """Replace the records file atomically: a crash leaves the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

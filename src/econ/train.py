@@ -35,12 +35,12 @@ from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.rewards import COMPONENTS, RewardWeights, agent_rewards, team_reward
 from econ.belief.team import CHECKPOINT
 from econ.config import RunConfig
-from econ.evaluate import progress_bar, read_records
 from econ.llm import aclose_all
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog
 from econ.methods.econ import EconResult, EconSystem
-from econ.report import plot_training
+from econ.plots import plot_training
+from econ.runs import progress_bar, read_records
 from econ.tasks import Benchmark, Question, get_benchmark, load_questions
 
 __all__ = ["CHECKPOINT", "EPISODES", "Episode", "score", "split_questions", "train"]

@@ -7,8 +7,8 @@ plots as data: URIs, and the page's own script (templates/view.html) draws the t
 filters and the per-record drill-down from that JSON.
 
 Reading is strictly read-only: a run may still be writing, so a half-written last line or a
-damaged one is skipped here, never cut off (unlike `econ.evaluate.read_records`, which repairs
-the file before a resume appends to it).
+damaged one is skipped here, never cut off (`read_records(..., repair=False)`; a resume
+repairs the file before it appends).
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ import yaml
 
 from econ.errors import UserError
 from econ.report import SIGNIFICANCE, paired_stats, summarize
+from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, read_records
 from econ.tasks import get_benchmark
 
-# The file names evaluate.py and train.py write; importing those modules would load torch.
-RECORDS = "records.jsonl"
-EPISODES = "episodes.jsonl"
-SUMMARY = "summary.json"
-CONFIG = "config.yaml"
+EPISODES = "episodes.jsonl"  # train.py's, which would load torch
 VIEW = "view.html"
 PLACEHOLDER = "__ECON_VIEW_DATA__"
 
@@ -60,7 +57,9 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         )
     config_text = _read_text(run_dir / CONFIG)
     config = _parse_config(config_text)
-    records = _latest(_read_jsonl(run_dir / RECORDS))
+    records = latest_records(
+        [r for r in read_records(run_dir / RECORDS, repair=False) if has_key(r)]
+    )
     methods = _method_order(records, config)
     records.sort(key=lambda r: (_natural(r["id"]), r.get("epoch", 0), methods.index(r["method"])))
     summary, paired = _summary(run_dir / SUMMARY, records, methods)
@@ -76,7 +75,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "plots": _plots(run_dir),
         "records": records,
         "agreement": _agreement(records),
-        "episodes": _read_jsonl(run_dir / EPISODES),
+        "episodes": read_records(run_dir / EPISODES, repair=False),
         "controls": list(_section(config, "econ").get("controls") or {}),
     }
 
@@ -122,37 +121,9 @@ def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    """Every complete line that holds a JSON object; the rest is skipped, the file untouched."""
-    if not path.is_file():
-        return []
-    lines = path.read_bytes().split(b"\n")
-    lines.pop()  # b"" after the last newline, or a line still being written
-    rows = []
-    for line in lines:
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            rows.append(obj)
-    return rows
-
-
 def _natural(text: str) -> list[Any]:
     """Sort key that puts "q2" before "q10"."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-def _latest(rows: list[dict]) -> list[dict]:
-    """The latest record per (id, method, epoch), as the summary counts them: a resumed
-    question's errored record is superseded."""
-    latest: dict[tuple[str, str, int], dict] = {}
-    for r in rows:
-        epoch = r.get("epoch", 0)
-        if isinstance(r.get("id"), str) and isinstance(r.get("method"), str) and type(epoch) is int:
-            latest[(r["id"], r["method"], epoch)] = r
-    return list(latest.values())
 
 
 def _method_order(records: list[dict], config: dict[str, Any]) -> list[str]:

@@ -18,8 +18,8 @@ from faultkit import one_error_line, question_of, records
 from econ import __version__
 from econ.config import END_MARKER, load_config, load_saved_config, save_config
 from econ.errors import UserError
-from econ.evaluate import provenance, read_records
 from econ.llm import registry
+from econ.runs import provenance, read_records
 from econ.tasks import load_questions
 
 DEMO = load_questions("demo", limit=6)

@@ -53,7 +53,9 @@ def check_controls(controls: Mapping[str, tuple[float, float]]) -> Controls:
     return checked
 
 
-def same_controls(a: Mapping[str, tuple[float, float]], b: Mapping[str, tuple[float, float]]) -> bool:
+def same_controls(
+    a: Mapping[str, tuple[float, float]], b: Mapping[str, tuple[float, float]]
+) -> bool:
     """Equal names, order and ranges (dict equality ignores order, and order is the layout)."""
     return [(k, tuple(map(float, v))) for k, v in a.items()] == [
         (k, tuple(map(float, v))) for k, v in b.items()

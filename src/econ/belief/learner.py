@@ -22,14 +22,26 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
 - L_belief makes b_i a belief about co-agents: predict the others' mean action (MSE) and whether
   the commitment will be correct (BCE).
 
-The critic's heads carry L2 weight decay (`critic_weight_decay`): an unregularised critic
-extrapolates steep slopes over actions it never saw, which both drives the actor where there is
-no data and inflates the equilibrium gap (see `epsilon_gap`).
+Why these optimisers (numbers from `benchmarks/learner_sim.py` and issue 9's notes):
+- The action heads use plain SGD (`actor_lr`), so the action moves in proportion to the
+  critic's slope. Adam moves every weight by ~lr whatever the gradient's size, so a small but
+  consistent spurious slope moved the actor as fast as a real one: with the reward ignoring the
+  action, Adam-trained actions drifted 0.46 (normalised units) in 300 simulated episodes at
+  actor lr 1e-4 and 1e-3 alike.
+- The critic heads get *decoupled* weight decay (AdamW, `critic_weight_decay`). Coupled L2
+  inside Adam (Adam's weight_decay) competes with the tiny action-slope gradients after
+  normalisation and flattened the critic in the action (slope 0.00-0.01 where least squares
+  found 0.09); so did a gradient penalty on dQ/du (0.001 at weight 0.1). Decoupled decay keeps
+  the slope (0.04) and lowers the null-reward gap (0.038 -> 0.024 reward sds, critic alone).
+- The gradients of the action heads are clipped apart from the rest, so the critic's large
+  early gradients do not shrink the actor's step.
 
 Exploration is Gaussian in normalised action units, reflected at the range ends, with a
 standard deviation annealed linearly from `noise_std` to `noise_std_final` over
 `noise_decay_episodes` episodes: wide at first, so the critic sees enough of the slope to
-estimate it, then narrower, so the played actions approach the policy.
+estimate it (at 0.1 the slope was undetectable, issue 9), then narrower, so the played actions
+approach the policy. Each episode is followed by `updates_per_episode` gradient steps (the
+update-to-data ratio): an update costs ~10 ms, an episode ~40 s of LLM calls.
 """
 
 from __future__ import annotations
@@ -54,8 +66,6 @@ class LearnerConfig(BaseModel):
 
     lr: float = Field(1e-3, gt=0)
     actor_lr: float = Field(1e-2, gt=0, description="SGD step of the action heads")
-    actor_momentum: float = Field(0.0, ge=0, lt=1)
-    critic_grad_penalty: float = Field(0.0, ge=0)
     batch_size: int = Field(16, ge=1)
     buffer_size: int = Field(256, ge=1)
     updates_per_episode: int = Field(4, ge=1, description="update-to-data ratio")
@@ -63,7 +73,7 @@ class LearnerConfig(BaseModel):
     lambda_sd: float = Field(0.1, ge=0)
     lambda_m: float = Field(0.1, ge=0)
     lambda_b: float = Field(0.1, ge=0)
-    critic_weight_decay: float = Field(1e-2, ge=0)
+    critic_weight_decay: float = Field(1.0, ge=0, description="decoupled (AdamW)")
     actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
     noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
     noise_std_final: float = Field(0.1, ge=0)
@@ -81,7 +91,7 @@ class LearnerConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Gap:
-    """The epsilon-BNE gap on a batch of observations, absolute and in reward standard deviations."""
+    """The epsilon-BNE gap on a batch of observations: absolute, and in reward std units."""
 
     absolute: float
     relative: float
@@ -99,9 +109,8 @@ class Learner:
         self.reward_weights = rewards
         self.alpha: Alpha = tuple(rewards.alpha)
         self.optimizer = torch.optim.AdamW(self._param_groups(), fused=True)
-        self.actor_optimizer = torch.optim.SGD(
-            agents.actor_parameters(), lr=cfg.actor_lr, momentum=cfg.actor_momentum
-        )
+        # plain SGD for the action heads: see the module docstring
+        self.actor_optimizer = torch.optim.SGD(agents.actor_parameters(), lr=cfg.actor_lr)
         self.buffer = ReplayBuffer(cfg.buffer_size, seed=seed)
         self.noise_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.updates = 0
@@ -115,10 +124,9 @@ class Learner:
         self._offsets = offsets.to(self.device)
 
     def _param_groups(self) -> list[dict]:
-        """Adam's groups: critic heads (with weight decay), then everything else but the actor.
-
-        fused Adam: one kernel per step instead of a dozen small ops per parameter (~3x faster).
-        """
+        """AdamW's groups: everything but the actor and critic heads, then the critic heads with
+        decoupled weight decay. fused: one kernel per step instead of a dozen small ops per
+        parameter (~3x faster)."""
         cfg, agents = self.cfg, self.agents
         critic = agents.critic_parameters()
         taken = {id(p) for p in [*agents.actor_parameters(), *critic]}
@@ -188,8 +196,6 @@ class Learner:
 
         b = agents.beliefs(batch.obs)
         u = agents.normalise(batch.actions)
-        if cfg.critic_grad_penalty:
-            u.requires_grad_(True)
         q = agents.q_values(b, u)
         e = agents.group(b)
         q_tot = agents.mix(q, e)
@@ -212,14 +218,8 @@ class Learner:
                 reduction="none",
             ).sum(dim=1).mean()
         )
-        if cfg.critic_grad_penalty:
-            (dq_du,) = torch.autograd.grad(q.sum(), u, create_graph=True)
-            gp = dq_du.pow(2).sum(dim=(1, 2)).mean()
-        else:
-            gp = torch.zeros(())
         loss = (
-            cfg.critic_grad_penalty * gp
-            + td_tot
+            td_tot
             + td
             + cfg.lambda_sd * sd
             + cfg.lambda_m * mix
@@ -244,12 +244,11 @@ class Learner:
         self.actor_optimizer.step()
         self.updates += 1
         values = torch.stack(
-            [loss, td_tot, td, sd, mix, actor, bound, belief, gp, grad_norm, actor_grad_norm,
-             q.mean()]
+            [loss, td_tot, td, sd, mix, actor, bound, belief, grad_norm, actor_grad_norm, q.mean()]
         )
         names = (
-            "loss", "td_tot", "td", "sd", "mix", "actor", "bound", "belief", "grad_penalty",
-            "grad_norm", "actor_grad_norm", "q_mean",
+            "loss", "td_tot", "td", "sd", "mix", "actor", "bound", "belief", "grad_norm",
+            "actor_grad_norm", "q_mean",
         )
         return dict(zip(names, values.detach().tolist(), strict=True))
 
@@ -283,6 +282,7 @@ class Learner:
         buffer_tensors, buffer_meta = self.buffer.state_dict()
         return {
             "optimizer": self.optimizer.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
             "buffer_tensors": buffer_tensors,
             "buffer_meta": buffer_meta,
             "noise_rng": self.noise_generator.get_state(),
@@ -293,6 +293,8 @@ class Learner:
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.actor_optimizer.param_groups[0]["lr"] = self.cfg.actor_lr
         for group, fresh in zip(self.optimizer.param_groups, self._param_groups(), strict=True):
             # the config, not the checkpoint, sets learning rates and weight decay
             group["lr"], group["weight_decay"] = fresh["lr"], fresh["weight_decay"]

@@ -75,6 +75,16 @@ class AccuracyTable:
         )
 
     @classmethod
+    def lever(cls, best: float = 0.8, worst: float = 0.1) -> AccuracyTable:
+        """A strong synthetic lever over temperature [0, 0.8], for tests of the learner's
+        mechanics (the measured lever is too weak for a 20-second test to resolve)."""
+        return cls(
+            model=f"lever {best:g} -> {worst:g}",
+            grid={"temperature": (0.0, 0.8)},
+            accuracy=torch.tensor([best, worst]),
+        )
+
+    @classmethod
     def flat(cls, accuracy: float) -> AccuracyTable:
         """A landscape where the controls do not matter: the null case."""
         return cls(model="flat", grid={"temperature": (0.0,)}, accuracy=torch.tensor([accuracy]))
@@ -110,7 +120,8 @@ class AccuracyTable:
                 lo = torch.zeros(shape, dtype=torch.long)
                 t = torch.zeros(shape)
             else:
-                lo = (torch.searchsorted(grid, x.contiguous(), right=True) - 1).clamp(0, len(axis) - 2)
+                lo = torch.searchsorted(grid, x.contiguous(), right=True) - 1
+                lo = lo.clamp(0, len(axis) - 2)
                 t = (x - grid[lo]) / (grid[lo + 1] - grid[lo])
             indices.append(lo)
             weights.append(t)

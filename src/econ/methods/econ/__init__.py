@@ -1,30 +1,51 @@
 """ECON as a method of the harness: strategy -> belief-steered executors -> commitment.
 
-The protocol lives in `system.py` (EconSystem), the commitment's decision rules in
-`commit.py`, the words the models see in `prompts.py`. This module adapts EconSystem to the
-harness's Method interface and registers ECON and its ablations.
+The protocol lives in `system.py` (EconSystem: observe, act, execute, revise), the
+coordinator's calls in `coordinator.py` (strategy, commitment), the commitment's decision
+rules in `commit.py`, the words the models see in `prompts.py`, what a question produced in
+`result.py`. This module adapts EconSystem to the harness's Method interface, for ECON and
+its ablations.
 """
 
 from __future__ import annotations
 
-from econ.config import RunConfig
-from econ.methods.base import CallLog, Method, Solution, answered, majority, stored_answer
+from typing import Any, ClassVar
+
+from econ.methods.base import (
+    CallLog,
+    Method,
+    Solution,
+    answered,
+    last_round,
+    majority,
+    stored_answer,
+)
 from econ.methods.econ.commit import decide
 from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome
 from econ.methods.econ.system import EconSystem
-from econ.methods.registry import register
 from econ.tasks import Benchmark
 
-__all__ = ["EconResult", "EconStep", "EconSystem", "ExecutorOutcome"]
+__all__ = [
+    "Econ",
+    "EconMethod",
+    "EconNoStrategy",
+    "EconResult",
+    "EconStep",
+    "EconSystem",
+    "EconVote",
+    "ExecutorOutcome",
+]
 
 
-class _EconMethod(Method):
-    """Adapter from EconSystem to the harness's Method interface."""
+class EconMethod(Method):
+    """Adapter from EconSystem to the harness's Method interface. `options` are the
+    EconSystem settings that make the ablation: its system is built with them, and `replay`
+    decides the way they make it decide."""
 
-    options: dict = {}
+    options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, cfg: RunConfig):
-        self.system = EconSystem.from_config(cfg, **self.options)
+    def __init__(self, system: EconSystem):
+        self.system = system
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         result = await self.system.solve(question, benchmark, log)
@@ -39,27 +60,26 @@ class _EconMethod(Method):
         answers = [stored_answer(latest[i], benchmark) for i in sorted(latest)]
         if cls.options.get("commit_by_vote"):
             return Solution(majority(answers, benchmark), {"decided_by": "majority"})
-        commits = answered(calls, "coordinator")
-        last = max((c["round"] for c in commits), default=0)
-        answer, decided_by = decide([c for c in commits if c["round"] == last], answers, benchmark)
+        commits = last_round(answered(calls, "coordinator"))
+        answer, decided_by = decide(commits, answers, benchmark)
         return Solution(answer, {"decided_by": decided_by})
 
 
-@register
-class Econ(_EconMethod):
+class Econ(EconMethod):
+    """Coordinator strategy, belief-steered executors, coordinator commitment."""
+
     name = "econ"
-    help = "coordinator strategy, belief-steered executors, coordinator commitment"
 
 
-@register
-class EconVote(_EconMethod):
+class EconVote(EconMethod):
+    """Ablation: the executors' majority instead of the commitment."""
+
     name = "econ-vote"
-    help = "ablation: majority of the executors instead of the commitment"
     options = {"commit_by_vote": True}
 
 
-@register
-class EconNoStrategy(_EconMethod):
+class EconNoStrategy(EconMethod):
+    """Ablation: no strategy call."""
+
     name = "econ-nostrategy"
-    help = "ablation: no strategy call"
     options = {"use_strategy": False}

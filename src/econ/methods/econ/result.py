@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import torch
 
+from econ.methods.base import Usage
+
 Policy = Callable[[torch.Tensor], torch.Tensor]
 """obs [N, obs_dim] -> actions [N, A] in real units. Training passes an exploring one."""
 
@@ -55,10 +57,10 @@ class EconResult:
     strategy: str
     executors: list[ExecutorOutcome]
     commitment: str
-    decided_by: str  # "commitment", "reask" or "majority" (see EconSystem.commit)
+    decided_by: str  # "commitment", "reask" or "majority" (see Coordinator.commit)
     rounds: int
     commitments: list[str | None]
-    usage: dict
+    usage: Usage
     seconds: float
     trace: list[dict]
     steps: list[EconStep] = field(repr=False)
@@ -82,9 +84,8 @@ class EconResult:
             "decided_by": self.decided_by,
             "rounds": self.rounds,
             "commitments": self.commitments,
-            "usage": {
-                k: self.usage[k]
-                for k in ("prompt_tokens", "completion_tokens", "calls", "per_model")
-            },
+            "usage": self.usage.model_dump(
+                include={"prompt_tokens", "completion_tokens", "calls", "per_model"}
+            ),
             "seconds": round(self.seconds, 3),
         }

@@ -1,0 +1,142 @@
+"""ECON's coordinator: a strategy before the executors act, a commitment after they answer.
+
+Both are calls to the coordinator model through the question's CallLog. How a commitment's
+text becomes an answer is `commit.py`'s (pure functions that `econ rescore` shares). The
+ablations skip calls: econ-nostrategy the strategy (EconSystem's choice), econ-vote the
+commitment, which is then the executors' majority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from econ.llm.base import LLM, Message
+from econ.methods.base import CallLog, Sampling, gather_all, majority
+from econ.methods.econ import prompts as P
+from econ.methods.econ.commit import decide, groups, support
+from econ.methods.econ.result import Decision, ExecutorOutcome
+from econ.tasks import Benchmark
+
+
+@dataclass(frozen=True)
+class Coordinator:
+    """The coordinator model and the settings of its calls."""
+
+    llm: LLM
+    max_tokens: int  # a commitment's cap
+    strategy_max_tokens: int
+    group_size: int  # executors per local commitment
+    seed: int
+    by_vote: bool = False  # commit to the executors' majority, without a call (econ-vote)
+
+    async def strategy(self, question: str, bench: Benchmark, log: CallLog) -> str:
+        """The method for this question.
+
+        A strategy cut off by the token cap is trimmed at its last full sentence, never
+        retried for length (a retry under the same cap fails the same way). Only a strategy
+        that states a final value is retried once, and if the retry does too, the statement
+        is cut off: executors must reason themselves.
+        """
+        text = ""
+        for attempt in range(2):
+            sampling = Sampling(
+                max_tokens=self.strategy_max_tokens,
+                temperature=0.0 if attempt == 0 else 0.3,
+                seed=self.seed + attempt,
+            )
+            comp = await log.chat(
+                self.llm, P.strategy_messages(question), sampling, role="strategy"
+            )
+            text = comp.text.strip()
+            if comp.finish_reason == "length":
+                text = P.trim_to_sentence(text)
+            if bench.extract(text, explicit_only=True) is None:
+                return text
+        return P.drop_answer(text)
+
+    async def commit(
+        self,
+        question: str,
+        strategy: str,
+        outcomes: Sequence[ExecutorOutcome],
+        bench: Benchmark,
+        log: CallLog,
+        round_no: int,
+    ) -> Decision:
+        """The round's commitment. Local commitments per group of g executors,
+        then a global one over the ceil(N/g) groups, so no coordinator prompt holds more than
+        max(g, ceil(N/g)) responses."""
+        answers = [o.answer for o in outcomes]
+        if self.by_vote:
+            vote = majority(answers, bench)
+            return Decision(vote, f"majority vote: \\boxed{{{vote}}}", "majority")
+        grouped = groups(len(outcomes), self.group_size)
+        single = len(grouped) == 1
+        local = await gather_all(
+            *(
+                self._one_commit(
+                    P.commit_messages(
+                        question,
+                        strategy,
+                        [outcomes[i].response for i in grp],
+                        [answers[i] for i in grp],
+                    ),
+                    [answers[i] for i in grp],
+                    bench,
+                    log,
+                    role="coordinator" if single else "local_coordinator",
+                    round_no=round_no,
+                    agent=None if single else k,
+                )
+                for k, grp in enumerate(grouped)
+            )
+        )
+        if single:
+            return local[0]
+        return await self._one_commit(
+            P.global_commit_messages(
+                question,
+                strategy,
+                [d.text for d in local],
+                [d.answer for d in local],
+                support(answers, [d.answer for d in local], grouped, bench),
+            ),
+            answers,
+            bench,
+            log,
+            role="coordinator",
+            round_no=round_no,
+        )
+
+    async def _one_commit(
+        self,
+        messages: list[Message],
+        fallback_answers: list[str | None],
+        bench: Benchmark,
+        log: CallLog,
+        *,
+        role: str,
+        round_no: int,
+        agent: int | None = None,
+    ) -> Decision:
+        """A commitment counts only when it states its answer explicitly (boxed, "####" or an
+        answer phrase): its prose discusses the solutions ("Solution 3 is also correct"), and a
+        number read from there is noise. Without one it gets one short re-ask; then the
+        executors' majority decides."""
+        who: dict[str, Any] = {"role": role, "round_no": round_no, "agent": agent}
+        greedy = Sampling(max_tokens=self.max_tokens, seed=self.seed)
+        comp = await log.chat(self.llm, messages, greedy, **who)
+        calls = [{"response": comp.text, "finish_reason": comp.finish_reason}]
+        answer, decided_by = decide(calls, fallback_answers, bench)
+        if decided_by != "commitment":
+            again = await log.chat(
+                self.llm,
+                P.reask_messages(messages, comp.text),
+                Sampling(max_tokens=P.REASK_MAX_TOKENS, seed=self.seed),
+                **who,
+            )
+            calls.append({"response": again.text, "finish_reason": again.finish_reason})
+            answer, decided_by = decide(calls, fallback_answers, bench)
+        return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by)

@@ -1,0 +1,255 @@
+"""Run directories: where a run's files go, what produced them, and how records are appended
+and read back.
+
+A run directory holds config.yaml (the resolved config with its provenance), records.jsonl
+(one JSON object per line: `econ.evaluate.EvalRecord` for eval and compare, train's episodes
+in episodes.jsonl) and the summary files `econ.report` writes. Records are appended and
+fsynced one by one, so a run killed at any moment loses only the records in flight; a line
+torn by a kill can only be the last one, and is cut off before a resume appends after it.
+Any other damaged line costs only its own record.
+
+This module stays light to import (no torch): `econ view` reads runs through it. So the
+config, model and data modules it needs to start a run are imported where they are used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Mapping
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from econ.errors import UserError
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
+    from econ.tasks import Question
+
+RECORDS = "records.jsonl"
+CONFIG = "config.yaml"
+SUMMARY = "summary.json"
+
+
+def new_run_dir(out: str | None, cfg: RunConfig, split: str = "test") -> Path:
+    """`--out DIR`, or runs/<time>-<benchmark>-<methods> under the current directory.
+
+    Writes config.yaml there, with the run's provenance; a path that cannot hold a run is a
+    UserError before anything else happens. ``split`` is the hub split the run reads when
+    `run.split` is unset ("train" for training runs), for the data's fingerprint.
+    """
+    from econ.config import save_config
+
+    if out:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--out {path} is an existing file, not a directory")
+        if (path / RECORDS).exists():
+            raise UserError(f"{path} already holds a run; use --resume {path} to continue it")
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = Path("runs") / f"{stamp}-{cfg.run.benchmark}-{'+'.join(cfg.run.methods)}"
+    found = provenance(cfg, split)  # before mkdir: data that cannot be read leaves no directory
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        save_config(cfg.model_copy(update={"provenance": found}), path / CONFIG)
+    except OSError as e:
+        raise UserError(f"cannot write the run directory {path}: {e.strerror or e}") from None
+    return path
+
+
+def provenance(cfg: RunConfig, split: str = "test") -> dict[str, Any]:
+    """What produced a run's records, for config.yaml: package and library versions, the
+    working directory's git commit (None outside a repository or without git), the identity
+    of every local model file the config names, and the fingerprint of the data (read at
+    ``split`` when `run.split` is unset)."""
+    from econ.llm import model_file_identity
+    from econ.tasks import data_fingerprint
+
+    return {
+        "econ": _version("econ-bne"),
+        "git": _git_state(),
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "xllamacpp": _version("xllamacpp"),
+        "models": {
+            spec: ident
+            for spec in cfg.model_specs()
+            if (ident := model_file_identity(spec)) is not None
+        },
+        "data": data_fingerprint(cfg.run, split),
+        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any] | None:
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
+
+
+def progress_bar(enabled: bool) -> Progress:
+    """The bar every long command shows: count, a live `info` field, elapsed and remaining."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+    )
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def append_record(out: IO[str], record: Mapping[str, Any]) -> None:
+    """Append one record as one line, on disk before this returns: a kill afterwards cannot
+    lose it, and a kill during the write tears only this last line."""
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def rewrite_records(path: Path, records: list[dict]) -> None:
+    """Replace a records file atomically: a crash leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _parsed_lines(path: Path, repair: bool) -> list[tuple[int, Any]]:
+    """(line number, parsed JSON, None when the line is damaged) for each complete line.
+
+    A last line without its newline was torn by a kill mid-write, or is still being written;
+    with `repair` it is cut off so appends start clean, else only skipped. Any other bad line
+    is kept in the file and left to the caller.
+    """
+    if not path.is_file():
+        return []
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline
+    if torn and repair:
+        with open(path, "r+b") as f:
+            f.truncate(len(raw) - len(torn))
+    parsed: list[tuple[int, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append((number, json.loads(line)))
+        except ValueError:  # invalid JSON or not UTF-8
+            parsed.append((number, None))
+    return parsed
+
+
+def read_records(path: Path, *, repair: bool = True) -> list[dict]:
+    """Every complete line of a JSONL file that holds a JSON object, in order. `repair`
+    cuts off a torn last line (before a resume appends); a reader that must not touch a run
+    still being written passes False."""
+    return [obj for _, obj in _parsed_lines(path, repair) if isinstance(obj, dict)]
+
+
+def has_key(record: dict) -> bool:
+    """Whether a record says what it answers: a string id and method, an integer epoch."""
+    return (
+        isinstance(record.get("id"), str)
+        and isinstance(record.get("method"), str)
+        and type(record.get("epoch", 0)) is int
+    )
+
+
+def record_key(record: dict) -> tuple[str, str, int]:
+    """What a record answers: (question id, method, epoch); records without epoch are epoch 0."""
+    return record["id"], record["method"], record.get("epoch", 0)
+
+
+def latest_records(records: list[dict]) -> list[dict]:
+    """One record per (id, method, epoch), the last one written: `--resume` appends a new
+    attempt after an errored record instead of rewriting the file, so earlier ones are
+    history and must not be counted again."""
+    return list({record_key(r): r for r in records}.values())
+
+
+def load_run_records(
+    path: Path, cfg: RunConfig, questions: list[Question]
+) -> tuple[list[dict], int]:
+    """The latest record per (id, method, epoch), and how many lines were damaged.
+
+    A line that is not a record (not JSON, not an object, no string id or method, a bad
+    epoch) is damaged and costs only itself. A well-formed record that the config cannot
+    have produced (another method, benchmark or question set) means records of two runs are
+    mixed, and is refused with one line rather than merged into this run's results.
+    """
+    ids = {q.id for q in questions}
+    kept: list[dict] = []
+    damaged = 0
+    for number, rec in _parsed_lines(path, repair=True):
+        if not _well_formed(rec):
+            damaged += 1
+            continue
+        where = f"{path}:{number}"
+        if rec["method"] not in cfg.run.methods:
+            raise UserError(
+                f"{where} is a record of method {rec['method']!r}, which this run's config "
+                f"does not list ({', '.join(cfg.run.methods)}); the records belong to another run"
+            )
+        if rec.get("benchmark", cfg.run.benchmark) != cfg.run.benchmark:
+            raise UserError(
+                f"{where} is a record of benchmark {rec['benchmark']!r}, but this run is "
+                f"{cfg.run.benchmark!r}; the records belong to another run"
+            )
+        if rec["id"] not in ids:
+            raise UserError(
+                f"{where} is a record of question {rec['id']!r}, which is not among this "
+                f"run's {len(ids)} questions; the records belong to another run"
+            )
+        if record_key(rec)[2] >= cfg.run.epochs:
+            raise UserError(
+                f"{where} is a record of epoch {rec['epoch']}, but this run has "
+                f"{cfg.run.epochs} epoch(s)"
+            )
+        kept.append(rec)
+    return latest_records(kept), damaged
+
+
+def _well_formed(rec: Any) -> bool:
+    return isinstance(rec, dict) and has_key(rec) and "error" in rec and rec.get("epoch", 0) >= 0

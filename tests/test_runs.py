@@ -1,0 +1,55 @@
+"""Run directories' files (econ.runs): records appended whole, read back with or without
+repairing a line torn by a kill, and rewritten atomically."""
+
+from __future__ import annotations
+
+import json
+
+from econ.runs import append_record, has_key, read_records, rewrite_records
+
+ROWS = [{"id": "q1", "method": "cot", "error": None}, {"id": "q2", "method": "cot", "error": None}]
+TORN = b'{"id": "q3", "meth'
+
+
+def write(path, rows, tail=b""):
+    path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows) + tail)
+
+
+def test_reading_for_a_view_skips_a_torn_line_and_leaves_the_file_alone(tmp_path):
+    path = tmp_path / "records.jsonl"
+    write(path, ROWS, TORN)
+    before = path.read_bytes()
+    assert read_records(path, repair=False) == ROWS
+    assert path.read_bytes() == before  # a run still writing its last line is not cut
+
+
+def test_reading_before_a_resume_cuts_the_torn_line(tmp_path):
+    path = tmp_path / "records.jsonl"
+    write(path, ROWS, TORN)
+    assert read_records(path) == ROWS
+    assert path.read_bytes().endswith(b"}\n") and TORN not in path.read_bytes()
+
+
+def test_damaged_lines_cost_only_themselves(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b'{"id": "q1", "method": "cot"}\nnot json\n[1, 2]\n\xff\xfe\n\n{"id": "q2"}\n')
+    assert read_records(path) == [{"id": "q1", "method": "cot"}, {"id": "q2"}]
+    assert read_records(tmp_path / "missing.jsonl") == []
+
+
+def test_appended_and_rewritten_records_read_back_unchanged(tmp_path):
+    path = tmp_path / "records.jsonl"
+    with open(path, "a", encoding="utf-8") as out:
+        for row in ROWS:
+            append_record(out, row)
+    assert read_records(path) == ROWS
+    rewrite_records(path, ROWS[:1])
+    assert read_records(path) == ROWS[:1]
+    assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]  # no temp file left
+
+
+def test_a_record_has_a_key_only_with_string_id_and_method_and_an_integer_epoch():
+    assert has_key({"id": "q", "method": "cot"}) and has_key({"id": "q", "method": "m", "epoch": 2})
+    assert not has_key({"id": 1, "method": "cot"})
+    assert not has_key({"id": "q", "method": "cot", "epoch": True})
+    assert not has_key({"id": "q", "method": "cot", "epoch": "0"})
