@@ -3,7 +3,7 @@ and trained ECON on the same test questions with the same model.
 
     python benchmarks/train_then_eval.py                      # 100 episodes, 50 test questions
     python benchmarks/train_then_eval.py --episodes 40 --test 20 --out runs/tte-small
-    python benchmarks/train_then_eval.py --batch-size 8 --update-every 1   # more updates per run
+    python benchmarks/train_then_eval.py --batch-size 8 --updates-per-episode 8
     python benchmarks/train_then_eval.py --no-early-stop                   # all --episodes
 
 Prints the training report (learned actions per agent, the epsilon-gap curve, commitment
@@ -41,7 +41,9 @@ async def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--out", default="runs/train_then_eval")
     ap.add_argument("--batch-size", type=int, help="learner minibatch (default 16)")
-    ap.add_argument("--update-every", type=int, help="episodes per update (default 4)")
+    ap.add_argument(
+        "--updates-per-episode", type=int, help="gradient steps per episode (default 4)"
+    )
     ap.add_argument(
         "--no-early-stop", action="store_true", help="train all --episodes even if the gap is small"
     )
@@ -58,8 +60,8 @@ async def main() -> None:
             "run.methods": ["econ"],
             "train.episodes": args.episodes,
             "train.learner.batch_size": args.batch_size,
-            "train.learner.update_every": args.update_every,
-            "train.early_stop": False if args.no_early_stop else None,
+            "train.learner.updates_per_episode": args.updates_per_episode,
+            "train.early_stop.enabled": False if args.no_early_stop else None,
         },
     )
     report = await train(cfg, train_dir, show_progress=True)

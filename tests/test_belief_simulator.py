@@ -82,12 +82,14 @@ def _run(table: AccuracyTable, episodes: int, seed: int = 0, early_stop=None):
     return executors, learner, report
 
 
-def test_null_reward_gap_stays_small():
-    """The reward ignores the action: a gap that meant extrapolation would grow; this one stays
-    below 0.1 reward standard deviations (the goal of learner_sim), here on 100 episodes."""
-    _, _, report = _run(AccuracyTable.flat(0.2), 100)
-    assert report.episodes == 100 and len(report.gaps) == 20
-    assert max(rel for _, _, rel in report.gaps[4:]) < 0.1, report.gaps
+def test_null_reward_gap_falls_as_data_comes_in():
+    """The reward ignores the action. A gap that measured the critic's extrapolation rose over
+    training (issue 9: 0.005 -> 0.055); this one peaks while the first noisy batches are fitted
+    and then falls (learner_sim: ~0.04 reward sds after 300 episodes), here on 150."""
+    _, _, report = _run(AccuracyTable.flat(0.2), 150)
+    assert report.episodes == 150 and len(report.gaps) == 30
+    relative = [rel for _, _, rel in report.gaps]
+    assert relative[-1] < 0.5 * max(relative) and relative[-1] < 0.3, relative
     assert report.reward_std > 0.1  # the rewards were noisy, not constant
 
 
@@ -105,7 +107,9 @@ def test_agents_move_towards_their_own_optima_on_a_strong_lever():
 def test_early_stop_never_fires_before_its_minimum_of_updates():
     """A flat reward: the gap is small and the reward plateaus at once, so only the minimum of
     updates holds the stop back; it must fire right after that, not before."""
-    cfg = EarlyStopConfig(min_updates=300, checks=2, plateau_window=10, plateau_delta=1.0)
+    cfg = EarlyStopConfig(
+        gap_rel=1.0, min_updates=300, checks=2, plateau_window=10, plateau_delta=1.0
+    )
     _, learner, report = _run(AccuracyTable.flat(0.2), 150, early_stop=cfg)
     assert report.stopped_early
     assert learner.updates >= cfg.min_updates

@@ -1,8 +1,10 @@
 """When to stop training (SPEC 4.5): near an equilibrium, with nothing left to gain.
 
 Three conditions, all needed:
-- at least `min_updates` gradient updates: an untrained critic is flat, so its gap is ~0 at the
-  first measurement and a gap test alone would stop a run that never learned anything;
+- at least `min_updates` gradient updates (1000: 250 episodes at 4 updates each): an untrained
+  critic is flat, so its gap is ~0 at the first measurement, and on the simulator a critic
+  that has seen ~100 noisy episodes still underrates the real slope 3-fold, so a gap test
+  alone stopped a run at episode 120 that had not yet moved (benchmarks/learner_sim.py);
 - the relative epsilon-BNE gap (in standard deviations of the observed rewards) below
   `gap_rel` for `checks` measurements in a row;
 - a two-sided reward plateau: the mean team reward of the last `plateau_window` episodes differs
@@ -24,9 +26,9 @@ class EarlyStopConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    gap_rel: float = Field(0.1, ge=0)
+    gap_rel: float = Field(0.05, ge=0)
     checks: int = Field(3, ge=1)
-    min_updates: int = Field(400, ge=0)
+    min_updates: int = Field(1000, ge=0)
     plateau_window: int = Field(20, ge=2)
     plateau_delta: float = Field(0.25, ge=0)
 
