@@ -136,8 +136,10 @@ def test_no_arguments_still_shows_help(cli):
 )
 def test_checkpoint_state_with_a_wrong_type_is_refused(tmp_path, change):
     """state.json has no checksum of its own, so its types are checked before any use."""
+    from econ.belief.checkpoint import FORMAT_VERSION
+
     state = {
-        "format": 1,
+        "format": FORMAT_VERSION,
         "sha256": {},
         "belief_config": {},
         "learner_config": None,
