@@ -193,7 +193,11 @@ def test_local_model_identity_is_the_file_sha256(home, tmp_path):
     renamed = tmp_path / "renamed.gguf"
     renamed.write_bytes(gguf.read_bytes())
     assert make_llm(f"local:{renamed}", settings(cache=True)).identity == llm.identity
-    packaged = make_llm("local:smollm2-135m", settings(cache=True))
+
+
+def test_packaged_model_identity_is_its_pinned_sha256(tmp_path):
+    """Read from the real $ECON_HOME, where the README's test command fetched smollm2."""
+    packaged = make_llm("local:smollm2-135m", settings(cache=str(tmp_path / "c.sqlite")))
     assert packaged.identity == f"gguf-sha256:{registry.MODELS['smollm2-135m'].sha256}"
 
 
