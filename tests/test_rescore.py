@@ -102,3 +102,16 @@ def test_rescore_of_a_directory_without_a_run_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
     assert result.exit_code == 2
     assert "is not a run directory" in result.output
+
+
+def test_replayed_vote_counts_calls_by_agent_not_by_finishing_order():
+    """Agent 2 finished first; a 1-1 tie must still go to agent 0, as in the live vote."""
+    from econ.methods.self_consistency import SelfConsistency
+    from econ.tasks import get_benchmark
+
+    trace = [
+        call("sampler", "\\boxed{7}", agent=2),
+        call("sampler", "No.", agent=1),
+        call("sampler", "\\boxed{5}", agent=0),
+    ]
+    assert SelfConsistency.replay(trace, get_benchmark("gsm8k")).prediction == "5"

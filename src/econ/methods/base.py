@@ -245,8 +245,12 @@ class Method(ABC):
 
 
 def answered(calls: list[dict], role: str) -> list[dict]:
-    """The stored calls of one role that returned a response (failed attempts hold none)."""
-    return [c for c in calls if c["role"] == role and c.get("response") is not None]
+    """The stored calls of one role that returned a response (failed attempts hold none), in
+    agent order: the trace lists calls as they finished, but a vote counts them by agent
+    (ties go to the earliest agent), so a replay must too. The sort is stable, so calls of
+    one agent (a commitment, then its re-ask) keep their order."""
+    done = [c for c in calls if c["role"] == role and c.get("response") is not None]
+    return sorted(done, key=lambda c: -1 if c.get("agent") is None else c["agent"])
 
 
 def stored_answer(call: dict, benchmark: Benchmark) -> str | None:
