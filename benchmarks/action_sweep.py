@@ -167,7 +167,7 @@ def plot(result: dict, path: Path) -> None:
                     ax.text(
                         xi,
                         yi,
-                        f"{c['accuracy']:.0%}\ncut {c['cut_off_rate']:.0%}",
+                        f"{c['accuracy']:.0%}\ncut {c['cut_off_rate']:.0%}\nn={c['n']}",
                         ha="center",
                         va="center",
                         color="w",
@@ -179,7 +179,7 @@ def plot(result: dict, path: Path) -> None:
         ax.set_ylabel("repetition penalty")
         ax.set_title(f"top_p {top}")
     fig.colorbar(im, ax=axes[0].tolist(), label="accuracy")
-    fig.suptitle(f"{result['model']}, GSM8K train, n={result['cells'][0]['n']} per cell")
+    fig.suptitle(f"{result['model']}, GSM8K train, max_tokens {result['max_tokens']}")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
