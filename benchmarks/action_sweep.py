@@ -22,7 +22,7 @@ import os
 import random
 from pathlib import Path
 
-from econ.llm import LLMSettings, aclose_all, make_llm
+from econ.llm import LLMSettings, Sampling, aclose_all, make_llm
 from econ.methods.base import question_messages
 from econ.tasks import get_benchmark, load_questions
 
@@ -73,14 +73,14 @@ async def sample_all(args) -> None:
         async def one(q, cell):
             nonlocal finished
             async with limit:
-                comp = await llm.chat(
-                    question_messages(q.question),
+                sampling = Sampling(
                     temperature=cell["temperature"],
                     top_p=cell["top_p"],
                     repetition_penalty=cell["repetition_penalty"],
                     max_tokens=args.max_tokens,
                     seed=args.seed + int(q.id.rsplit("-", 1)[-1]),
                 )
+                comp = await llm.chat(question_messages(q.question), sampling)
             rec = {
                 "id": q.id,
                 "cell": cell_key(cell),

@@ -20,7 +20,7 @@ import time
 
 import httpx
 
-from econ.llm import LLMSettings, aclose_all, make_llm
+from econ.llm import LLMSettings, Sampling, aclose_all, make_llm
 
 PROMPT = [
     {
@@ -40,7 +40,7 @@ async def throughput(llm, n: int, in_flight: int, max_tokens: int) -> tuple[floa
 
     async def one(i: int) -> int:
         async with gate:
-            out = await llm.chat(PROMPT, temperature=0.7, max_tokens=max_tokens, seed=i)
+            out = await llm.chat(PROMPT, Sampling(temperature=0.7, max_tokens=max_tokens, seed=i))
             return out.completion_tokens
 
     start = time.perf_counter()
@@ -71,7 +71,7 @@ async def overhead(llm, n: int, max_tokens: int) -> tuple[float, float, set[int]
             raw.append(time.perf_counter() - start)
 
         async def our_call() -> None:
-            out = await llm.chat(PROMPT, temperature=0.0, max_tokens=max_tokens, seed=0)
+            out = await llm.chat(PROMPT, Sampling(temperature=0.0, max_tokens=max_tokens, seed=0))
             lengths.add(out.completion_tokens)
             ours.append(out.latency_s)
 
@@ -92,7 +92,7 @@ async def main() -> None:
 
     llm = make_llm(spec_for(args.model), LLMSettings(slots=args.slots, concurrency=args.slots))
     start = time.perf_counter()
-    await llm.chat(PROMPT, max_tokens=8)  # starts an embedded server, warms the caches
+    await llm.chat(PROMPT, Sampling(max_tokens=8))  # starts an embedded server, warms the caches
     print(f"model {llm.name}: ready in {time.perf_counter() - start:.1f}s at {llm.base_url}")
 
     def show(label: str, value: str) -> None:

@@ -28,10 +28,10 @@ class TimedLLM:
     def __init__(self, llm, spans: list):
         self.llm, self.spans, self.name = llm, spans, llm.name
 
-    async def chat(self, messages, **kw):
+    async def chat(self, messages, sampling):
         start = time.perf_counter()
         try:
-            return await self.llm.chat(messages, **kw)
+            return await self.llm.chat(messages, sampling)
         finally:
             self.spans.append((start, time.perf_counter(), self.role))
 

@@ -28,7 +28,6 @@ import torch
 from econ.belief.controls import DEFAULT_CONTROLS, Controls
 from econ.belief.learner import Learner, LearnerConfig
 from econ.belief.networks import BeliefConfig, EconAgents
-from econ.belief.rewards import RewardWeights
 from econ.belief.simulator import AccuracyTable, FakeExecutors, SimReport, simulate
 from econ.config import TrainConfig
 
@@ -42,7 +41,7 @@ def run(
     seed: int,
 ) -> tuple[FakeExecutors, SimReport]:
     agents = EconAgents(BeliefConfig(controls=controls), seed=seed)
-    learner = Learner(agents, learner_cfg, RewardWeights(train_cfg.alpha), seed=seed)
+    learner = Learner(agents, learner_cfg, train_cfg.rewards, seed=seed)
     executors = FakeExecutors(table, controls, seed=seed)
     report = simulate(
         executors,

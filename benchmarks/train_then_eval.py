@@ -19,8 +19,9 @@ import json
 from pathlib import Path
 
 from econ.config import load_config
-from econ.evaluate import CONFIG, new_run_dir, run_methods
+from econ.evaluate import run_methods
 from econ.report import markdown_table
+from econ.runs import CONFIG, new_run_dir
 from econ.train import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"

@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from econ.llm.base import Completion, LLMError
+from econ.llm.base import Completion, LLMError, Reply, Sampling
 
 
 class ScriptedCut(str):
@@ -35,40 +35,21 @@ class ScriptedLLM:
         self.delay = delay
         self.calls: list[dict] = []
 
-    async def chat(
-        self,
-        messages,
-        *,
-        temperature=0.0,
-        top_p=1.0,
-        max_tokens=512,
-        seed=None,
-        repetition_penalty=None,
-    ):
-        params = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
-            "seed": seed,
-            "repetition_penalty": repetition_penalty,
-        }
+    async def chat(self, messages, sampling: Sampling):
+        params = asdict(sampling)
         self.calls.append({"messages": messages, **params})
         if self.delay:
             await asyncio.sleep(self.delay)
         text = self.reply(messages, params)
         if isinstance(text, Exception):
             raise text
-        return Completion(
-            text=text,
+        reply = Reply(
+            text,
             prompt_tokens=sum(len(m["content"].split()) for m in messages),
             completion_tokens=len(text.split()),
-            latency_s=self.delay,
-            model=self.name,
             finish_reason="length" if isinstance(text, ScriptedCut) else "stop",
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
         )
+        return Completion.of(reply, sampling, model=self.name, latency_s=self.delay)
 
 
 def llms(fake_or_map):

@@ -183,3 +183,41 @@ def test_checkpoint_records_the_action_space_and_a_mismatch_is_one_line(tmp_path
     reordered = SMALL.model_copy(update={"controls": swapped})
     with pytest.raises(CheckpointError, match="different belief config: controls="):
         load_checkpoint(tmp_path / "checkpoint", belief_cfg=reordered)
+
+
+def test_load_team_reads_a_checkpoint_once_until_it_changes(tmp_path, monkeypatch):
+    """A run's checks and the teams it builds share one read; each gets its own copy, and a
+    checkpoint rewritten or damaged since is read again."""
+    import econ.belief.team as team
+
+    reads = []
+    monkeypatch.setattr(
+        team, "load_checkpoint", lambda path: reads.append(path) or load_checkpoint(path)
+    )
+    save_checkpoint(tmp_path / "checkpoint", EconAgents(SMALL, seed=1), None, {})
+    a, _ = load_team(tmp_path, 3, dict(TWO))
+    b, _ = load_team(tmp_path / "checkpoint", 3, dict(TWO))
+    assert len(reads) == 1 and a is not b
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
+    with torch.no_grad():
+        next(a.parameters()).add_(1.0)  # a caller's copy is its own
+    again, _ = load_team(tmp_path, 3, dict(TWO))
+    assert torch.equal(next(again.parameters()), next(b.parameters()))
+    save_checkpoint(tmp_path / "checkpoint", EconAgents(SMALL, seed=2), None, {})
+    c, _ = load_team(tmp_path, 3, dict(TWO))
+    assert len(reads) == 2 and not torch.equal(next(c.parameters()), next(b.parameters()))
+    (tmp_path / "checkpoint" / "weights.safetensors").write_bytes(b"corrupt")
+    with pytest.raises(CheckpointError, match="weights.safetensors is corrupt"):
+        load_team(tmp_path, 3, dict(TWO))
+
+
+def test_reward_weights_round_trip_and_refuse_a_bad_alpha(tmp_path):
+    learner = Learner(EconAgents(SMALL), LearnerConfig(), RewardWeights((0.5, 0.3, 0.2), True))
+    save_checkpoint(tmp_path / "c", learner.agents, learner, {})
+    _, loaded, _ = load_checkpoint(tmp_path / "c")
+    assert loaded.reward_weights == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=True)
+    state = json.loads((tmp_path / "c" / "state.json").read_text())
+    state["reward_weights"]["alpha"] = [0.9, 0.9, 0.9]
+    (tmp_path / "c" / "state.json").write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match="invalid learner state"):
+        load_checkpoint(tmp_path / "c")

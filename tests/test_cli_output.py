@@ -6,6 +6,7 @@ OpenAI-compatible server, so no model is loaded."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from econ.cli import app
 from econ.report import CSV_COLUMNS
+from econ.tasks.sources import FileSource
 
 BOXED = completion_body("so \\boxed{5}")
 # Fast retries, and no key from the environment.
@@ -112,3 +114,15 @@ def test_a_retried_request_is_a_warning_unless_the_log_level_is_error(args, serv
 def test_info_shows_each_step(args):
     err = econ("--log-level", "info", "eval", "--method", "cot", "--limit", "1", *args).stderr
     assert "INFO: config, data and models checked; starting" in err
+
+
+def test_a_run_reads_its_data_once(args, monkeypatch):
+    """The checks, config.yaml's fingerprint and the run share one read of the data file."""
+    opened, real_open = [], FileSource.open
+    monkeypatch.setattr(FileSource, "open", lambda self: opened.append(self) or real_open(self))
+    econ("eval", "--method", "cot", *args)
+    assert len(opened) == 1
+    saved = yaml.safe_load(Path("run/config.yaml").read_text())["provenance"]["data"]
+    assert saved["sha256"] == hashlib.sha256(Path("data.jsonl").read_bytes()).hexdigest()
+    econ("eval", "--resume", "run")
+    assert len(opened) == 2 and len(Path("run/records.jsonl").read_text().splitlines()) == 3

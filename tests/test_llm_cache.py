@@ -25,7 +25,6 @@ from econ.methods.base import CallLog, Sampling
 from econ.runs import new_run_dir
 
 MESSAGES = [{"role": "user", "content": "What is 6*7?"}]
-NO_PENALTY = {"repetition_penalty": None}
 
 
 @pytest.fixture
@@ -96,11 +95,11 @@ def test_every_sampling_control_and_seed_is_part_of_the_key(serve, home):
     ]
     trace = calls(llm, variants)
     assert server.hits == len(variants) and not any(c["cached"] for c in trace)
-    other_messages = llm.key([{"role": "user", "content": "What is 6*8?"}], **base, **NO_PENALTY)
-    assert other_messages != llm.key(MESSAGES, **base, **NO_PENALTY)
+    other_messages = llm.key([{"role": "user", "content": "What is 6*8?"}], Sampling(**base))
+    assert other_messages != llm.key(MESSAGES, Sampling(**base))
     # 0 and 0.0 are one temperature: the numbers are normalised before hashing
-    assert llm.key(MESSAGES, **{**base, "temperature": 0}, **NO_PENALTY) == llm.key(
-        MESSAGES, **base, **NO_PENALTY
+    assert llm.key(MESSAGES, Sampling(**{**base, "temperature": 0})) == llm.key(
+        MESSAGES, Sampling(**base)
     )
     assert calls(llm, variants)[-1]["cached"] and server.hits == len(variants)
 

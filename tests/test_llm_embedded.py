@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from econ.llm import LLMSettings, aclose_all, make_llm, registry
+from econ.llm import LLMSettings, Sampling, aclose_all, make_llm, registry
 from econ.llm.embedded import EmbeddedLLM, start_server
 
 pytestmark = pytest.mark.llm
@@ -39,7 +39,7 @@ def run(coro):
 
 
 def test_one_chat_call_counts_tokens(llm):
-    out = run(llm.chat(QUESTION, temperature=0.0, max_tokens=24, seed=1))
+    out = run(llm.chat(QUESTION, Sampling(temperature=0.0, max_tokens=24, seed=1)))
     assert out.text.strip()
     assert out.prompt_tokens > 0 and 0 < out.completion_tokens <= 24
     assert out.model == f"local:{MODEL}"
@@ -50,7 +50,7 @@ def test_four_concurrent_calls_succeed(llm):
     async def four():
         return await asyncio.gather(
             *(
-                llm.chat(QUESTION, temperature=0.8, top_p=0.9, max_tokens=16, seed=i)
+                llm.chat(QUESTION, Sampling(temperature=0.8, top_p=0.9, max_tokens=16, seed=i))
                 for i in range(4)
             )
         )
@@ -61,15 +61,15 @@ def test_four_concurrent_calls_succeed(llm):
 
 
 def test_openai_backend_against_the_embedded_server(llm):
-    run(llm.chat(QUESTION, max_tokens=4))  # make sure it is started
+    run(llm.chat(QUESTION, Sampling(max_tokens=4)))  # make sure it is started
     remote = make_llm(f"openai:whatever@{llm.base_url}", SETTINGS)
     assert remote is not llm and remote.base_url == llm.base_url
-    out = run(remote.chat(QUESTION, max_tokens=12))
+    out = run(remote.chat(QUESTION, Sampling(max_tokens=12)))
     assert out.text and out.completion_tokens > 0 and out.prompt_tokens > 0
 
 
 def test_one_server_per_model_bound_to_loopback_only(llm):
-    run(llm.chat(QUESTION, max_tokens=4))
+    run(llm.chat(QUESTION, Sampling(max_tokens=4)))
     server = start_server(registry.model_path(MODEL), SETTINGS.slots, SETTINGS.ctx_size)
     assert server.base_url == llm.base_url  # reused, not a second server
     url = urlsplit(llm.base_url)
@@ -96,7 +96,7 @@ def test_api_key_locks_the_server_to_its_holders(tmp_path, monkeypatch):
         f"local:{copy}",
         LLMSettings(slots=1, ctx_size=512, embedded_api_key_env="ECON_TEST_EMBED_KEY"),
     )
-    assert run(keyed.chat(QUESTION, max_tokens=4)).completion_tokens > 0
+    assert run(keyed.chat(QUESTION, Sampling(max_tokens=4))).completion_tokens > 0
     body = {"model": "m", "messages": QUESTION, "max_tokens": 4}
     stranger = httpx.post(f"{keyed.base_url}/chat/completions", json=body, timeout=60)
     assert stranger.status_code == 401

@@ -11,9 +11,10 @@ import pytest
 from fakes import OK_BODY, fake_servers
 
 from econ.errors import UserError
-from econ.llm import LLMError, LLMSettings, OpenAICompatLLM, aclose_all, make_llm
+from econ.llm import LLMError, LLMSettings, OpenAICompatLLM, Sampling, aclose_all, make_llm
 
 MESSAGES = [{"role": "user", "content": "What is 6*7?"}]
+DEFAULT = Sampling(max_tokens=512)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def client(url: str, **settings) -> OpenAICompatLLM:
 def chat(llm, **kwargs):
     async def go():
         try:
-            return await llm.chat(MESSAGES, **kwargs)
+            return await llm.chat(MESSAGES, Sampling(**{"max_tokens": 512, **kwargs}))
         finally:
             await aclose_all()
 
@@ -137,7 +138,7 @@ def test_concurrency_is_limited_per_endpoint(serve):
 
     async def go():
         try:
-            return await asyncio.gather(*(llm.chat(MESSAGES) for _ in range(6)))
+            return await asyncio.gather(*(llm.chat(MESSAGES, DEFAULT) for _ in range(6)))
         finally:
             await aclose_all()
 
@@ -153,8 +154,8 @@ def test_cached_instance_works_across_event_loops(serve):
     assert llm is make_llm(spec, LLMSettings(api_key_env="ECON_TEST_NO_KEY"))
     assert llm is not make_llm(spec, LLMSettings(api_key_env="ECON_TEST_NO_KEY", concurrency=1))
     assert llm.name == spec
-    assert asyncio.run(llm.chat(MESSAGES)).model == spec
-    assert asyncio.run(llm.chat(MESSAGES)).text == "42"  # a second loop, same instance
+    assert asyncio.run(llm.chat(MESSAGES, DEFAULT)).model == spec
+    assert asyncio.run(llm.chat(MESSAGES, DEFAULT)).text == "42"  # a second loop, same instance
     assert server.requests[0][1]["model"] == "m"
 
 

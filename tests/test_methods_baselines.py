@@ -27,7 +27,7 @@ def test_cot_is_one_greedy_call():
     sol, log = run(build_method("cot", RunConfig(), llms(fake)))
     assert sol.prediction == "5"
     assert len(fake.calls) == 1 and fake.calls[0]["temperature"] == 0.0
-    assert log.usage()["calls"] == 1 and log.calls[0]["role"] == "solver"
+    assert log.usage().calls == 1 and log.calls[0]["role"] == "solver"
 
 
 def test_self_consistency_samples_k_with_distinct_seeds_and_votes():

@@ -8,11 +8,13 @@ import json
 import random
 
 import torch
-from fakes import ScriptedLLM, last_user
+from fakes import ScriptedLLM, last_user, llms
 from safetensors.torch import load_file
 
 from econ.config import load_config
+from econ.episodes import EpisodeRecord
 from econ.runs import new_run_dir
+from econ.tasks.datasets import read_run_data
 from econ.train import train
 
 CONTROLS = {"temperature": [0.1, 1.2], "top_p": [0.5, 1.0]}
@@ -43,7 +45,7 @@ def team(revise_to: str | None = None) -> ScriptedLLM:
     return ScriptedLLM(reply)
 
 
-def run_train(tmp_path, name, episodes, run_dir=None, **extra):
+def run_train(tmp_path, name, episodes, fake, run_dir=None, **extra):
     cfg = load_config(
         None,
         {
@@ -56,19 +58,21 @@ def run_train(tmp_path, name, episodes, run_dir=None, **extra):
             **extra,
         },
     )
-    run_dir = run_dir or new_run_dir(str(tmp_path / name), cfg, split="train")
-    return asyncio.run(train(cfg, run_dir, show_progress=False)), run_dir
+    data = read_run_data(cfg.run, "train")  # as `econ train` does: read once, checked, recorded
+    run_dir = run_dir or new_run_dir(str(tmp_path / name), cfg, split="train", data=data)
+    report = train(cfg, run_dir, show_progress=False, make_llm=llms(fake), data=data)
+    return asyncio.run(report), run_dir
 
 
 def read_episodes(run_dir) -> list[dict]:
     return [json.loads(x) for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
 
 
-def test_training_updates_networks_and_logs(tmp_path, patch_llm):
-    patch_llm(team())
-    report, run_dir = run_train(tmp_path, "a", 6)
+def test_training_updates_networks_and_logs(tmp_path):
+    report, run_dir = run_train(tmp_path, "a", 6, team())
     episodes = read_episodes(run_dir)
     assert [e["episode"] for e in episodes] == list(range(6))
+    assert all(list(e) == list(EpisodeRecord.model_fields) for e in episodes)  # in field order
     assert all(len(e["rewards"]) == 3 and e["error"] is None for e in episodes)
     assert all(e["losses"] is not None for e in episodes[1:])  # a batch of 2 fits after one
     assert {"td", "td_tot", "actor", "bound", "mix", "sd", "belief"} <= set(episodes[-1]["losses"])
@@ -91,11 +95,10 @@ def test_training_updates_networks_and_logs(tmp_path, patch_llm):
     assert "actions/agent2_top_p" in tags
 
 
-def test_stage_two_stores_one_transition_per_round(tmp_path, patch_llm):
+def test_stage_two_stores_one_transition_per_round(tmp_path):
     """Executors that disagree revise to 7: each question has two rounds, the second acted on
     only by the dissenters, and both rounds reach the replay buffer with their own mask."""
-    patch_llm(team(revise_to="7"))
-    _, run_dir = run_train(tmp_path, "s2", 4, **{"econ.bne_rounds": 1})
+    _, run_dir = run_train(tmp_path, "s2", 4, team(revise_to="7"), **{"econ.bne_rounds": 1})
     episodes = read_episodes(run_dir)
     buffer = load_file(run_dir / "checkpoint" / "buffer.safetensors")
     acted = buffer["buffer.acted"]
@@ -105,13 +108,11 @@ def test_stage_two_stores_one_transition_per_round(tmp_path, patch_llm):
     assert (acted == 0).any() and (acted.sum(dim=1) == 3).sum() >= len(episodes)
 
 
-def test_resume_continues_exactly_without_repeating_strategy_calls(tmp_path, patch_llm):
-    patch_llm(team())
-    _, straight = run_train(tmp_path, "straight", 6)
-    _, split = run_train(tmp_path, "split", 3)
+def test_resume_continues_exactly_without_repeating_strategy_calls(tmp_path):
+    _, straight = run_train(tmp_path, "straight", 6, team())
+    _, split = run_train(tmp_path, "split", 3, team())
     resumed = team()
-    patch_llm(resumed)
-    run_train(tmp_path, "split", 6, run_dir=split)  # the 'killed' run picks up at episode 3
+    run_train(tmp_path, "split", 6, resumed, run_dir=split)  # the 'killed' run goes on at 3
     strategy_calls = [c for c in resumed.calls if STRATEGY in last_user(c["messages"])]
     assert len(strategy_calls) == 3  # the three new episodes; held-out observations were saved
     a = load_file(straight / "checkpoint" / "weights.safetensors")

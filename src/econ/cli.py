@@ -140,8 +140,8 @@ def _run(command: str, opts: dict[str, Any]) -> None:
     allowed = opts["fail_on_error"]
     if allowed < 0:
         raise UserError(f"--fail-on-error must be 0 or more, got {allowed}")
-    cfg, run_dir = prepare_run(command, opts, "test")
-    asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty()))
+    cfg, run_dir, data = prepare_run(command, opts, "test")
+    asyncio.run(run_methods(cfg, run_dir, show_progress=sys.stderr.isatty(), data=data))
     report = _print_report(run_dir, opts["format"])
     note(f"run written to {run_dir}", opts["format"])
     errors = sum(s["errors"] for s in report["methods"].values())
@@ -213,10 +213,11 @@ def train_cmd(**opts: Any) -> None:
     """Train the belief networks online; writes TensorBoard events and checkpoints."""
     import asyncio
 
-    from econ.train import CHECKPOINT, train
+    from econ.belief.team import CHECKPOINT
+    from econ.train import train
 
-    cfg, run_dir = prepare_run("train", opts, "train", **{"run.methods": ["econ"]})
-    report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty()))
+    cfg, run_dir, data = prepare_run("train", opts, "train", **{"run.methods": ["econ"]})
+    report = asyncio.run(train(cfg, run_dir, show_progress=sys.stderr.isatty(), data=data))
     print(json.dumps(report, indent=2))
     print(f"checkpoint: {run_dir / CHECKPOINT}   use it with --checkpoint {run_dir / CHECKPOINT}")
 

@@ -1,7 +1,7 @@
-"""From a run command's options to a checked config and its run directory: a new run from
-`--config` and the flags, or with `--resume DIR` the run's saved config, which the flags may
-not change. Everything is checked before the directory is written, so bad input leaves
-nothing behind."""
+"""From a run command's options to a checked config, its data and its run directory: a new
+run from `--config` and the flags, or with `--resume DIR` the run's saved config, which the
+flags may not change. Everything is checked before the directory is written, so bad input
+leaves nothing behind, and what the checks read is what the run uses."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from econ.options import flag_for, overrides
 
 if TYPE_CHECKING:
     from econ.config import RunConfig
+    from econ.tasks.datasets import RunData
 
 # Settings that change how fast a run goes, not what it computes: `--resume` may change them.
 RUNTIME_KEYS = {"concurrency", "llm.cache"}
@@ -26,27 +27,28 @@ log = logging.getLogger(__name__)
 
 def prepare_run(
     command: str, opts: dict[str, Any], split: str, **fixed: Any
-) -> tuple[RunConfig, Path]:
-    """(config, run directory) for `command` given `opts`: the saved ones with `--resume`,
-    else the config from `--config`, the flags and the `fixed` keys in a new directory.
-    `split` is the hub split read when `run.split` is unset."""
+) -> tuple[RunConfig, Path, RunData]:
+    """(config, run directory, data) for `command` given `opts`: the saved ones with
+    `--resume`, else the config from `--config`, the flags and the `fixed` keys in a new
+    directory. `split` is the hub split read when `run.split` is unset; the data is what
+    `check_inputs` read, for the run to use."""
     from econ.config import load_config
     from econ.runs import CONFIG, new_run_dir
 
     given, run_dir = overrides(command, opts), opts["resume"]
     if run_dir is None:
         cfg = load_config(opts["config"], {**given, **fixed})
-        check_inputs(cfg, split)
+        data = check_inputs(cfg, split)
         log.info("config, data and models checked; starting")
-        return cfg, new_run_dir(opts["out"], cfg, split=split)
+        return cfg, new_run_dir(opts["out"], cfg, split=split, data=data), data
     if opts["config"] is not None:
         raise UserError("--config cannot be combined with --resume: the run keeps its config")
     if opts["out"] is not None and Path(opts["out"]).resolve() != run_dir.resolve():
         raise UserError("--out cannot be combined with --resume: the run stays in its directory")
     cfg = resumed_config(command, run_dir / CONFIG, given)
-    check_inputs(cfg, split)
+    data = check_inputs(cfg, split)
     note(f"resuming {run_dir} with its saved config", opts.get("format", "md"))
-    return cfg, run_dir
+    return cfg, run_dir, data
 
 
 def note(text: str, fmt: str) -> None:
@@ -96,24 +98,26 @@ def resumed_config(command: str, path: Path, given: dict[str, Any]) -> RunConfig
     return cfg
 
 
-def check_inputs(cfg: RunConfig, split: str) -> None:
+def check_inputs(cfg: RunConfig, split: str) -> RunData:
     """Fail on a bad method, benchmark, data file, model spec or checkpoint before anything
-    is written or any model is started.
+    is written or any model is started; returns the data read, for the run and its
+    config.yaml.
 
-    Questions and checkpoint are loaded here to be checked, and the run loads them again
-    (run_methods and train take a config, not loaded inputs); the LLM backends built here are
-    the ones the run gets, since make_llm keeps one instance per spec and settings.
+    The run reads nothing twice: it takes the questions and their fingerprint from here,
+    load_team keeps the checkpoint loaded here for the team built from it, and make_llm keeps
+    one backend per spec and settings, so the ones built here are the ones the run gets.
     """
     from econ.llm import make_llm
     from econ.methods.registry import method_class
-    from econ.tasks import run_questions
+    from econ.tasks.datasets import read_run_data
 
     for name in cfg.run.methods:
         method_class(name)
-    run_questions(cfg.run, split)
+    data = read_run_data(cfg.run, split)
     for spec in cfg.model_specs():
         make_llm(spec, cfg.llm)
     if cfg.econ.checkpoint and any(m.startswith("econ") for m in cfg.run.methods):
         from econ.belief.team import load_team
 
         load_team(cfg.econ.checkpoint, len(cfg.executor_models()), cfg.econ.controls)
+    return data

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from econ.belief.controls import Controls, check_controls, default_controls
+from econ.belief.controls import CheckedControls
 from econ.belief.early_stop import EarlyStopConfig
 from econ.belief.learner import LearnerConfig
+from econ.belief.rewards import RewardWeights
 from econ.errors import UserError
 from econ.llm import LLMSettings, redact_spec
 from econ.llm.registry import DEFAULT_MODEL
@@ -48,13 +49,8 @@ class EconConfig(Strict):
     bne_rounds: int = Field(0, ge=0)
     strategy_max_tokens: int = Field(50, ge=8)
     checkpoint: str | None = None
-    controls: Controls = Field(default_factory=default_controls)
-
-    @field_validator("controls")
-    @classmethod
-    def _check_controls(cls, controls: Controls) -> Controls:
-        """The executors' action space: allowed names, ranges with low < high, order kept."""
-        return check_controls(controls)
+    # The executors' action space: the controls a belief network sets, in order, with ranges.
+    controls: CheckedControls
 
     @model_validator(mode="after")
     def _executors_match(self) -> EconConfig:
@@ -65,25 +61,40 @@ class EconConfig(Strict):
         return self
 
 
+# Keys of `train` that configs written before `train.rewards` existed hold -> their key there.
+LEGACY_REWARD_KEYS = {"alpha": "alpha", "dynamic_alpha": "dynamic", "alpha_eta": "eta"}
+
+
 class TrainConfig(Strict):
-    """Online training (SPEC 4.4-4.6). `learner` holds the optimisation and exploration
-    settings, `early_stop` when a run may end before `episodes`."""
+    """Online training (SPEC 4.4-4.6). `rewards` holds the reward weights, `learner` the
+    optimisation and exploration settings, `early_stop` when a run may end before `episodes`."""
 
     episodes: int = Field(100, ge=1)
     checkpoint_every: int = Field(5, ge=1)
     gap_every: int = Field(5, ge=1)
     gap_questions: int = Field(8, ge=1)
-    alpha: tuple[float, float, float] = (0.4, 0.4, 0.2)
-    dynamic_alpha: bool = False
-    alpha_eta: float = Field(1e-3, gt=0)
+    rewards: RewardWeights = RewardWeights()
     early_stop: EarlyStopConfig = EarlyStopConfig()
     learner: LearnerConfig = LearnerConfig()
 
-    @model_validator(mode="after")
-    def _alpha_on_simplex(self) -> TrainConfig:
-        if min(self.alpha) < 0 or abs(sum(self.alpha) - 1.0) > 1e-6:
-            raise ValueError("train.alpha must be non-negative and sum to 1")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_reward_keys(cls, data: Any) -> Any:
+        """`train.alpha`, `train.dynamic_alpha` and `train.alpha_eta` (the keys before
+        `train.rewards`) still work; a key given in `rewards` itself wins."""
+        if not isinstance(data, dict) or not LEGACY_REWARD_KEYS.keys() & data.keys():
+            return data
+        data = dict(data)
+        rewards = data.get("rewards", {})
+        if isinstance(rewards, RewardWeights):
+            rewards = rewards.model_dump()
+        if isinstance(rewards, dict):
+            rewards = dict(rewards)
+            for old, new in LEGACY_REWARD_KEYS.items():
+                if old in data:
+                    rewards.setdefault(new, data.pop(old))
+            data["rewards"] = rewards
+        return data
 
 
 class RunSpec(Strict):

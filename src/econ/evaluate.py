@@ -23,21 +23,11 @@ from econ.llm.base import LLMError
 from econ.methods.base import CallLog, MakeLLM, Method, ModelUsage, gather_all
 from econ.methods.registry import build_method
 from econ.report import paired_stats, summarize, write_report
-from econ.runs import (
-    CONFIG,
-    RECORDS,
-    append_record,
-    load_run_records,
-    new_run_dir,
-    progress_bar,
-    record_key,
-)
-from econ.tasks import Benchmark, Question, get_benchmark, run_questions
+from econ.runs import RECORDS, append_record, load_run_records, progress_bar, record_key
+from econ.tasks import Benchmark, Question, get_benchmark
+from econ.tasks.datasets import RunData, read_run_data
 
-# CONFIG and new_run_dir belong to econ.runs; they are handed on here for
-# tests/test_train_loop.py and benchmarks/train_then_eval.py, which the training rework owns
-# and which import them from econ.runs once that work lands.
-__all__ = ["CONFIG", "EvalRecord", "new_run_dir", "questions_in_flight", "run_methods", "solve_one"]
+__all__ = ["EvalRecord", "questions_in_flight", "run_methods", "solve_one"]
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +140,17 @@ async def run_methods(
     run_dir: Path,
     show_progress: bool = True,
     make_llm: MakeLLM = default_make_llm,
+    data: RunData | None = None,
 ) -> dict:
     """Run every configured method on the same questions for every epoch; returns the summary.
 
     Epoch k runs with seed + k * EPOCH_SEED_STRIDE, so sampling methods draw afresh; epochs
     run one after another, each with its own method instances (ECON's history included),
-    whose LLMs `make_llm` builds.
+    whose LLMs `make_llm` builds. The questions are `data`, the ones the run's checks read
+    (`econ.cli_run.check_inputs`), else read here.
     """
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
-    questions = run_questions(cfg.run, "test")
+    questions = (data or read_run_data(cfg.run, "test")).questions
     names = list(cfg.run.methods)
     records_path = run_dir / RECORDS
     records, damaged = load_run_records(records_path, cfg, questions)

@@ -156,7 +156,7 @@ FLAGS: tuple[Flag, ...] = (
              "Training questions to play (one episode each).", ("train",), shown="100"),
         Flag(("--checkpoint-every",), "train.checkpoint_every", int,
              "Episodes between checkpoints.", ("train",), shown="5"),
-        Flag(("--dynamic-alpha/--fixed-alpha",), "train.dynamic_alpha", bool,
+        Flag(("--dynamic-alpha/--fixed-alpha",), "train.rewards.dynamic", bool,
              "Let the reward weights adapt.", ("train",), shown="fixed-alpha"),
     ),
 )  # fmt: skip

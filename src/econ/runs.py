@@ -38,18 +38,22 @@ from econ.errors import UserError
 if TYPE_CHECKING:
     from econ.config import RunConfig
     from econ.tasks import Question
+    from econ.tasks.datasets import RunData
 
 RECORDS = "records.jsonl"
 CONFIG = "config.yaml"
 SUMMARY = "summary.json"
 
 
-def new_run_dir(out: str | None, cfg: RunConfig, split: str = "test") -> Path:
+def new_run_dir(
+    out: str | None, cfg: RunConfig, split: str = "test", data: RunData | None = None
+) -> Path:
     """`--out DIR`, or runs/<time>-<benchmark>-<methods> under the current directory.
 
     Writes config.yaml there, with the run's provenance; a path that cannot hold a run is a
-    UserError before anything else happens. ``split`` is the hub split the run reads when
-    `run.split` is unset ("train" for training runs), for the data's fingerprint.
+    UserError before anything else happens. ``data`` is what the run reads, whose fingerprint
+    is recorded; without it the source is opened for the fingerprint, at ``split`` when
+    `run.split` is unset ("train" for training runs).
     """
     from econ.config import save_config
 
@@ -62,7 +66,8 @@ def new_run_dir(out: str | None, cfg: RunConfig, split: str = "test") -> Path:
     else:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = Path("runs") / f"{stamp}-{cfg.run.benchmark}-{'+'.join(cfg.run.methods)}"
-    found = provenance(cfg, split)  # before mkdir: data that cannot be read leaves no directory
+    # before mkdir: data that cannot be read leaves no directory
+    found = provenance(cfg, split, data)
     try:
         path.mkdir(parents=True, exist_ok=True)
         save_config(cfg.model_copy(update={"provenance": found}), path / CONFIG)
@@ -71,11 +76,11 @@ def new_run_dir(out: str | None, cfg: RunConfig, split: str = "test") -> Path:
     return path
 
 
-def provenance(cfg: RunConfig, split: str = "test") -> dict[str, Any]:
+def provenance(cfg: RunConfig, split: str = "test", data: RunData | None = None) -> dict[str, Any]:
     """What produced a run's records, for config.yaml: package and library versions, the
     working directory's git commit (None outside a repository or without git), the identity
-    of every local model file the config names, and the fingerprint of the data (read at
-    ``split`` when `run.split` is unset)."""
+    of every local model file the config names, and the fingerprint of the data: `data`'s,
+    else its source's (read at ``split`` when `run.split` is unset)."""
     from econ.llm import model_file_identity
     from econ.tasks import data_fingerprint
 
@@ -90,7 +95,7 @@ def provenance(cfg: RunConfig, split: str = "test") -> dict[str, Any]:
             for spec in cfg.model_specs()
             if (ident := model_file_identity(spec)) is not None
         },
-        "data": data_fingerprint(cfg.run, split),
+        "data": data.fingerprint if data else data_fingerprint(cfg.run, split),
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
 

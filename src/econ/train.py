@@ -14,11 +14,10 @@
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,20 +31,30 @@ from econ.belief.embedder import Embedder
 from econ.belief.history import AgentHistory
 from econ.belief.learner import Learner
 from econ.belief.networks import BeliefConfig, EconAgents
-from econ.belief.rewards import COMPONENTS, RewardWeights, agent_rewards, team_reward
+from econ.belief.rewards import COMPONENTS, agent_rewards, team_reward
 from econ.belief.team import CHECKPOINT
 from econ.config import RunConfig
+from econ.episodes import (
+    EPISODES,
+    EpisodeRecord,
+    log_scalars,
+    progress_info,
+    recent_mean,
+    records_before,
+    team_rewards,
+)
 from econ.llm import aclose_all
+from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
-from econ.methods.base import CallLog
+from econ.methods.base import CallLog, MakeLLM
 from econ.methods.econ import EconResult, EconSystem
 from econ.plots import plot_training
-from econ.runs import progress_bar, read_records
-from econ.tasks import Benchmark, Question, get_benchmark, load_questions
+from econ.runs import append_record, progress_bar, read_records
+from econ.tasks import Benchmark, Question, get_benchmark
+from econ.tasks.datasets import RunData, read_run_data
 
-__all__ = ["CHECKPOINT", "EPISODES", "Episode", "score", "split_questions", "train"]
+__all__ = ["score", "split_questions", "transitions", "train"]
 
-EPISODES = "episodes.jsonl"
 TRAINING_PLOT = "training.png"
 
 
@@ -125,34 +134,18 @@ def transitions(result: EconResult, scores: list[RoundScore]) -> list[Transition
     ]
 
 
-@dataclass
-class Episode:
-    """One line of episodes.jsonl: one training question, played, rewarded and learned from."""
-
-    episode: int
-    id: str
-    gold: str
-    error: str | None = None  # the LLM failure that lost this question (nothing else is set)
-    answer: str | None = None  # the final commitment
-    correct: bool = False
-    reward_tot: float = 0.0  # r_tot of the last round
-    rewards: list[float] | None = None  # r_i of the last round
-    actions: list[dict[str, float]] | None = None  # round 0, per executor, real units
-    agree: list[bool] | None = None
-    rounds: int = 0
-    stable: bool = True  # stage 2 left the first commitment standing
-    tokens: int = 0
-    seconds: float = 0.0
-    exploration_std: float = 0.0
-    update_ms: float | None = None  # all of this episode's updates together
-    losses: dict[str, float] | None = None  # mean over this episode's updates
-
-
-async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict:
-    """Train (or continue training) in `run_dir`; returns a short report of the run."""
+async def train(
+    cfg: RunConfig,
+    run_dir: Path,
+    show_progress: bool = True,
+    make_llm: MakeLLM = default_make_llm,
+    data: RunData | None = None,
+) -> dict:
+    """Train (or continue training) in `run_dir`; returns a short report of the run. `make_llm`
+    builds the team's LLMs; `data` is what `econ.cli_run.check_inputs` read, else read here."""
     tc = cfg.train
-    bench = get_benchmark(cfg.run.benchmark)
-    questions = load_questions(cfg.run.benchmark, cfg.run.data, cfg.run.limit, split="train")
+    bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
+    questions = (data or read_run_data(cfg.run, "train")).questions
     pool, heldout = split_questions(questions, tc.gap_questions, cfg.seed)
     ckpt, episodes_path = run_dir / CHECKPOINT, run_dir / EPISODES
     n = len(cfg.executor_models())
@@ -164,18 +157,16 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         history = AgentHistory.from_state(state["history"])
     else:
         agents = EconAgents(belief_cfg, seed=cfg.seed)
-        weights = RewardWeights(tc.alpha, tc.dynamic_alpha, tc.alpha_eta)
-        learner = Learner(agents, tc.learner, weights, seed=cfg.seed)
+        learner = Learner(agents, tc.learner, tc.rewards, seed=cfg.seed)
         history, state = AgentHistory(n), {"episode": 0, "gaps": [], "below": 0}
-    system = EconSystem.from_config(cfg, agents=agents, history=history)
+    system = EconSystem.from_config(cfg, make_llm, agents=agents, history=history)
     heldout_obs = (
         load_user_tensors(ckpt)["heldout_obs"] if resumed
         else await _heldout_observations(system, bench, heldout)
     )
     start, gaps = state["episode"], state["gaps"]
     stopper = EarlyStop(tc.early_stop, state["below"])
-    played = [Episode(**r) for r in read_records(episodes_path) if r["episode"] < start]
-    episodes_path.write_text("".join(json.dumps(asdict(e)) + "\n" for e in played))
+    played = records_before(episodes_path, start)
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start)
 
     def explore(obs: Tensor) -> Tensor:
@@ -183,7 +174,7 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
 
     stopped = False
     try:
-        with open(episodes_path, "a") as out, progress_bar(show_progress) as bar:
+        with open(episodes_path, "a", encoding="utf-8") as out, progress_bar(show_progress) as bar:
             task = bar.add_task("training", total=tc.episodes, completed=start, info="")
             for ep in range(start, tc.episodes):
                 q = pool[ep % len(pool)]
@@ -192,7 +183,7 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
                 try:
                     result = await system.solve(q.question, bench, log, policy=explore)
                 except LLMError as exc:
-                    episode = Episode(ep, q.id, q.gold, error=str(exc))
+                    episode = EpisodeRecord(episode=ep, id=q.id, gold=q.gold, error=str(exc))
                 else:
                     # reward, then alpha's step (the question was scored before it)
                     scores = score(result, q.gold, bench, system.embedder, learner.alpha)
@@ -216,9 +207,8 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
                     episode.exploration_std = round(learner.noise_std, 4)
                 episode.seconds = round(time.perf_counter() - began, 3)
                 played.append(episode)
-                out.write(json.dumps(asdict(episode)) + "\n")
-                out.flush()
-                _log_episode(writer, episode, learner.alpha)
+                append_record(out, episode.model_dump())
+                log_scalars(writer, episode, dict(zip(COMPONENTS, learner.alpha, strict=True)))
                 # measure
                 done = ep + 1
                 if done % tc.gap_every == 0 or done == tc.episodes:
@@ -226,8 +216,8 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
                     gaps.append([done, gap.absolute, gap.relative])
                     writer.add_scalar("equilibrium/gap", gap.absolute, done)
                     writer.add_scalar("equilibrium/gap_rel", gap.relative, done)
-                    stopped = stopper.update(gap.relative, _team_rewards(played), learner.updates)
-                bar.update(task, advance=1, info=_progress_info(played, gaps))
+                    stopped = stopper.update(gap.relative, team_rewards(played), learner.updates)
+                bar.update(task, advance=1, info=progress_info(played, gaps))
                 # checkpoint
                 if done % tc.checkpoint_every == 0 or done == tc.episodes or stopped:
                     save_checkpoint(
@@ -257,7 +247,7 @@ async def train(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         "stopped_early": stopped,
         "commit_accuracy": sum(e.correct for e in ok) / max(1, len(ok)),
         "commitment_stability": sum(e.stable for e in ok) / max(1, len(ok)),
-        "mean_reward_last_20": _recent_mean(_team_rewards(played)),
+        "mean_reward_last_20": recent_mean(team_rewards(played)),
         "gaps": gaps,
         "alpha": list(learner.alpha),
         "actions": [_named(agents, row) for row in actions],
@@ -274,10 +264,10 @@ def _episode(
     log: CallLog,
     agents: EconAgents,
     losses: list[dict[str, float]],
-) -> Episode:
+) -> EpisodeRecord:
     first = result.commitments[0]
     usage = log.usage()
-    return Episode(
+    return EpisodeRecord(
         episode=ep,
         id=q.id,
         gold=q.gold,
@@ -289,29 +279,13 @@ def _episode(
         agree=scores[-1].agree,
         rounds=result.rounds,
         stable=all(c == first or bench.same_answer(c, first) for c in result.commitments),
-        tokens=usage["prompt_tokens"] + usage["completion_tokens"],
+        tokens=usage.prompt_tokens + usage.completion_tokens,
         losses={k: statistics.fmean(m[k] for m in losses) for k in losses[0]} if losses else None,
     )
 
 
 def _named(agents: EconAgents, action: Tensor) -> dict[str, float]:
     return {k: round(float(v), 4) for k, v in zip(agents.control_names, action, strict=True)}
-
-
-def _team_rewards(played: list[Episode]) -> list[float]:
-    return [e.reward_tot for e in played if e.error is None]
-
-
-def _recent_mean(values: list[float], window: int = 20) -> float:
-    recent = values[-window:]
-    return sum(recent) / len(recent) if recent else 0.0
-
-
-def _progress_info(played: list[Episode], gaps: list[list[float]]) -> str:
-    info = f"reward {_recent_mean(_team_rewards(played)):.3f}"
-    if gaps:
-        info += f"  gap {gaps[-1][1]:.4f} ({gaps[-1][2]:.2f} sd)"
-    return info
 
 
 async def _heldout_observations(
@@ -324,21 +298,3 @@ async def _heldout_observations(
         strategy = await system.strategy(q.question, bench, CallLog())
         rows.append(await system.observe(q.question, strategy))
     return torch.stack(rows)
-
-
-def _log_episode(writer: SummaryWriter, e: Episode, alpha: tuple) -> None:
-    """TensorBoard scalars, CleanRL style: rewards/, actions/, alpha/, losses/<name>."""
-    if e.error is not None:
-        return
-    writer.add_scalar("rewards/team", e.reward_tot, e.episode)
-    writer.add_scalar("rewards/commit_correct", float(e.correct), e.episode)
-    writer.add_scalar("charts/exploration_std", e.exploration_std, e.episode)
-    for i, r in enumerate(e.rewards or []):
-        writer.add_scalar(f"rewards/agent{i}", r, e.episode)
-    for i, controls in enumerate(e.actions or []):
-        for name, value in controls.items():
-            writer.add_scalar(f"actions/agent{i}_{name}", value, e.episode)
-    for k, a in zip(COMPONENTS, alpha, strict=True):
-        writer.add_scalar(f"alpha/{k}", a, e.episode)
-    for k, v in (e.losses or {}).items():
-        writer.add_scalar(f"losses/{k}", v, e.episode)

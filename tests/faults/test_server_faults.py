@@ -21,6 +21,7 @@ from econ.llm import (
     LLMError,
     LLMSettings,
     OpenAICompatLLM,
+    Sampling,
     aclose_all,
     default_concurrency,
     openai_compat,
@@ -293,7 +294,7 @@ def client(url: str, **settings) -> OpenAICompatLLM:
 def chat(llm):
     async def go():
         try:
-            return await llm.chat([{"role": "user", "content": "6*7?"}])
+            return await llm.chat([{"role": "user", "content": "6*7?"}], Sampling(max_tokens=512))
         finally:
             await aclose_all()
 

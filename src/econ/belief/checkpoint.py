@@ -12,30 +12,30 @@ The belief config in state.json includes the action space (the controls, in orde
 ranges), so a checkpoint cannot silently act on other controls than it was trained for.
 
 Nothing is ever unpickled, so a checkpoint from an untrusted source cannot run code. The
-directory is built beside its destination and swapped in by rename, so a crash leaves either
-the old checkpoint or the new one, never a half-written mix; the sha256s catch later damage.
+directory is swapped in whole and each file verified against its sha256 on load
+(`econ.belief.checkpoint_files`), so a crash or later damage never yields a half-written mix.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-import uuid
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import safetensors.torch
 import torch
 from pydantic import ValidationError
 
+from econ.belief.checkpoint_files import (
+    CheckpointError,
+    read_tensors,
+    read_verified,
+    tensors_bytes,
+    write_dir_atomically,
+)
 from econ.belief.learner import Learner, LearnerConfig
 from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.rewards import RewardWeights
-from econ.errors import UserError
 
 FORMAT_VERSION = 2  # 2: configurable controls, two optimisers, caller tensors
 WEIGHTS, OPTIM, OPTIM_JSON, BUFFER, USER, STATE = (
@@ -47,10 +47,6 @@ WEIGHTS, OPTIM, OPTIM_JSON, BUFFER, USER, STATE = (
     "state.json",
 )
 OPTIMIZERS = ("optimizer", "actor_optimizer")  # keys of Learner.state_dict()
-
-
-class CheckpointError(UserError):
-    """A checkpoint that is missing, damaged or does not fit the requested configuration."""
 
 
 def save_checkpoint(
@@ -66,9 +62,9 @@ def save_checkpoint(
     `tensors` its own tensors (read back with `load_user_tensors`).
     """
     path = Path(path)
-    blobs = {WEIGHTS: _tensors_bytes(agents.state_dict())}
+    blobs = {WEIGHTS: tensors_bytes(agents.state_dict())}
     if tensors:
-        blobs[USER] = _tensors_bytes(tensors)
+        blobs[USER] = tensors_bytes(tensors)
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "belief_config": agents.cfg.model_dump(mode="json"),
@@ -82,13 +78,13 @@ def save_checkpoint(
             t, j = _split_optimizer(ls[name])
             opt_tensors.update({f"{name}.{k}": v for k, v in t.items()})
             opt_json[name] = j
-        blobs[OPTIM] = _tensors_bytes(opt_tensors)
+        blobs[OPTIM] = tensors_bytes(opt_tensors)
         blobs[OPTIM_JSON] = json.dumps(opt_json, indent=1).encode()
         buffer = {f"buffer.{k}": v for k, v in ls["buffer_tensors"].items()}
         buffer["noise_rng"] = ls["noise_rng"]
-        blobs[BUFFER] = _tensors_bytes(buffer)
+        blobs[BUFFER] = tensors_bytes(buffer)
         meta["learner_config"] = learner.cfg.model_dump(mode="json")
-        meta["reward_weights"] = asdict(learner.reward_weights)
+        meta["reward_weights"] = learner.reward_weights.model_dump(mode="json")
         meta["learner"] = {
             "updates": ls["updates"],
             "episodes": ls["episodes"],
@@ -97,7 +93,7 @@ def save_checkpoint(
         }
     meta["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
     blobs[STATE] = json.dumps(meta, indent=1).encode()
-    _write_dir_atomically(path, blobs)
+    write_dir_atomically(path, blobs)
 
 
 def load_checkpoint(
@@ -133,7 +129,7 @@ def load_checkpoint(
             raise CheckpointError(f"checkpoint {path} has a different belief config: {detail}")
 
     agents = EconAgents(cfg)
-    _load_weights(path, agents, _read_tensors(path, meta, WEIGHTS))
+    _load_weights(path, agents, read_tensors(path, meta, WEIGHTS))
     agents.to(torch.device(device))
     if meta.get("learner_config") is None:
         if learner_cfg is not None:
@@ -142,8 +138,7 @@ def load_checkpoint(
 
     try:
         saved_cfg = LearnerConfig(**meta["learner_config"])
-        rewards = RewardWeights(**meta["reward_weights"])
-        rewards.alpha = tuple(rewards.alpha)
+        rewards = RewardWeights.model_validate(meta["reward_weights"])
         counters = meta["learner"]
     except (KeyError, TypeError, ValidationError) as exc:
         raise CheckpointError(f"checkpoint {path}: invalid learner state in {STATE}") from exc
@@ -154,10 +149,10 @@ def load_checkpoint(
             f"the learner config asks for {cfg_l.buffer_size}"
         )
     learner = Learner(agents, cfg_l, rewards)
-    buffer = _read_tensors(path, meta, BUFFER)
-    opt_tensors = _read_tensors(path, meta, OPTIM)
+    buffer = read_tensors(path, meta, BUFFER)
+    opt_tensors = read_tensors(path, meta, OPTIM)
     try:
-        opt_json = json.loads(_read_verified(path, meta, OPTIM_JSON))
+        opt_json = json.loads(read_verified(path, meta, OPTIM_JSON))
         optimizers = {
             name: _join_optimizer(
                 {
@@ -196,14 +191,10 @@ def load_user_tensors(path: Path) -> dict[str, torch.Tensor]:
     meta = _read_state(path)
     if USER not in meta["sha256"]:
         return {}
-    return _read_tensors(path, meta, USER)
+    return read_tensors(path, meta, USER)
 
 
 # --- writing ----------------------------------------------------------------------------------
-
-
-def _tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
-    return safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
 
 
 def _split_optimizer(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -216,38 +207,6 @@ def _split_optimizer(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
             else:
                 scalars[f"{pid}.{name}"] = value
     return tensors, {"param_groups": opt_state["param_groups"], "scalars": scalars}
-
-
-def _write_dir_atomically(path: Path, blobs: dict[str, bytes]) -> None:
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
-    try:
-        for name, data in blobs.items():
-            with open(tmp / name, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        if path.exists():
-            old = parent / f".{path.name}.old-{uuid.uuid4().hex}"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, path)
-        _fsync_dir(parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -274,26 +233,6 @@ def _read_state(path: Path) -> dict[str, Any]:
         if not isinstance(meta.get(key), kind):
             raise CheckpointError(f"checkpoint {path}: {STATE} field {key!r} has the wrong type")
     return meta
-
-
-def _read_verified(path: Path, meta: dict[str, Any], name: str) -> bytes:
-    file = path / name
-    if not file.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing {name}")
-    data = file.read_bytes()
-    if hashlib.sha256(data).hexdigest() != meta["sha256"].get(name):
-        raise CheckpointError(f"checkpoint {path}: {name} is corrupt (sha256 mismatch)")
-    return data
-
-
-def _read_tensors(path: Path, meta: dict[str, Any], name: str) -> dict[str, torch.Tensor]:
-    data = _read_verified(path, meta, name)
-    try:
-        return safetensors.torch.load(data)
-    except Exception as exc:  # safetensors raises its own error types for malformed files
-        raise CheckpointError(
-            f"checkpoint {path}: {name} is not a valid safetensors file"
-        ) from exc
 
 
 def _load_weights(path: Path, agents: EconAgents, tensors: dict[str, torch.Tensor]) -> None:

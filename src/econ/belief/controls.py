@@ -10,6 +10,9 @@ temperature); max_tokens is a per-executor length budget (rounded to a whole num
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 Controls = dict[str, tuple[float, float]]
 
@@ -51,6 +54,12 @@ def check_controls(controls: Mapping[str, tuple[float, float]]) -> Controls:
             )
         checked[name] = (low, high)
     return checked
+
+
+CheckedControls = Annotated[
+    Controls, AfterValidator(check_controls), Field(default_factory=default_controls)
+]
+"""A config field holding an action space: checked by `check_controls`, the default when unset."""
 
 
 def same_controls(

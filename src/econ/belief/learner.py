@@ -75,6 +75,7 @@ class LearnerConfig(BaseModel):
     lambda_b: float = Field(0.1, ge=0)
     critic_weight_decay: float = Field(1.0, ge=0, description="decoupled (AdamW)")
     actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
+    actor_prior: float = Field(0.0, ge=0, description="weight of z^2, a prior at the midpoint")
     noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
     noise_std_final: float = Field(0.1, ge=0)
     noise_decay_episodes: int = Field(200, ge=1)
@@ -210,6 +211,7 @@ class Learner:
         z = agents.pre_squash(b_fixed)
         actor = -agents.q_values(b_fixed, torch.sigmoid(z), frozen=True).sum(dim=1).mean()
         bound = F.relu(z.abs() - cfg.actor_bound).pow(2).sum(dim=(1, 2)).mean()
+        prior = cfg.actor_prior * z.pow(2).sum(dim=(1, 2)).mean()
         pred_others, commit_logit = agents.belief_predictions(b)
         others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
         belief = (pred_others - others_target).pow(2).sum(dim=(1, 2)).mean() + (
@@ -225,6 +227,7 @@ class Learner:
             + cfg.lambda_m * mix
             + actor
             + bound
+            + prior
             + cfg.lambda_b * belief
         )
 

@@ -31,10 +31,10 @@ import math
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
-from econ.belief.controls import Controls, check_controls, default_controls
+from econ.belief.controls import CheckedControls
 
 ID_STD = 0.1  # agent-id embedding scale at initialisation
 OBS_GAIN = 0.1  # initial gain of the layer-normalised observation: same scale as the id
@@ -53,12 +53,7 @@ class BeliefConfig(BaseModel):
     hidden_dim: int = Field(128, ge=1)
     n_heads: int = Field(4, ge=1)
     mixer_dim: int = Field(32, ge=1)
-    controls: Controls = Field(default_factory=default_controls)
-
-    @field_validator("controls")
-    @classmethod
-    def _check_controls(cls, controls: Controls) -> Controls:
-        return check_controls(controls)
+    controls: CheckedControls
 
     @model_validator(mode="after")
     def _check(self) -> BeliefConfig:

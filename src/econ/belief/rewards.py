@@ -9,19 +9,46 @@ critics can predict instead of staying a hand-picked constant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Alpha = tuple[float, float, float]
 COMPONENTS = ("AL", "TS", "CC")
 
 
-@dataclass
-class RewardWeights:
-    """Initial reward weights; `dynamic` turns on the per-question alpha step of size `eta`."""
+class RewardWeights(BaseModel):
+    """Initial reward weights; `dynamic` turns on the per-question alpha step of size `eta`.
+
+    The one definition of these settings: a run's config holds them as `train.rewards`, a
+    checkpoint saves them, and the learner reads them. Positional arguments are taken in field
+    order, `RewardWeights((0.5, 0.3, 0.2), True)`, as the dataclass this was took them.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     alpha: Alpha = (0.4, 0.4, 0.2)
+    """Weights of (AL, TS, CC) at the start: non-negative, summing to 1."""
     dynamic: bool = False
-    eta: float = 1e-3
+    """Whether alpha takes a projected gradient step after each question."""
+    eta: float = Field(1e-3, gt=0)
+    """The size of that step."""
+
+    def __init__(self, /, *args: Any, **fields: Any) -> None:
+        names = list(type(self).model_fields)
+        if len(args) > len(names):
+            raise TypeError(f"RewardWeights takes at most {len(names)} positional arguments")
+        clash = [n for n in names[: len(args)] if n in fields]
+        if clash:
+            raise TypeError(f"RewardWeights got multiple values for {clash[0]!r}")
+        super().__init__(**dict(zip(names, args, strict=False)), **fields)
+
+    @field_validator("alpha")
+    @classmethod
+    def _on_simplex(cls, alpha: Alpha) -> Alpha:
+        if min(alpha) < 0 or abs(sum(alpha) - 1.0) > 1e-6:
+            raise ValueError("alpha must be non-negative and sum to 1")
+        return alpha
 
 
 def action_likelihood(agree: bool, cos_sim: float) -> float:

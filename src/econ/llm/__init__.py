@@ -10,15 +10,10 @@ import pydantic
 
 from econ.errors import UserError
 from econ.llm import registry
-from econ.llm.base import LLM, Completion, LLMError, Message
+from econ.llm.base import LLM, Completion, LLMError, Message, Sampling
 from econ.llm.cache import CachedLLM, cache_path, open_cache, server_identity
-from econ.llm.openai_compat import (
-    REMOTE_CONCURRENCY,
-    OpenAICompatLLM,
-    aclose_clients,
-    base_url_problem,
-    redact_url,
-)
+from econ.llm.endpoints import base_url_problem, redact_url
+from econ.llm.openai_compat import REMOTE_CONCURRENCY, OpenAICompatLLM, aclose_clients
 
 __all__ = [
     "LLM",
@@ -28,6 +23,7 @@ __all__ = [
     "LLMSettings",
     "Message",
     "OpenAICompatLLM",
+    "Sampling",
     "aclose_all",
     "default_concurrency",
     "make_llm",

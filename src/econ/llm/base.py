@@ -1,4 +1,9 @@
-"""The one interface every method talks to: an async chat call that returns text plus usage."""
+"""The one interface every method talks to: an async chat call that returns text plus usage.
+
+How a call samples travels as one `Sampling` value from the method that chooses it, through
+the call log that records it, to the backend that sends it; the LLM layer owns the type
+because it is what the request is made of.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 Message = dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sampling:
+    """How one call samples. A trace entry holds every field but the seed, in this order.
+
+    `max_tokens` has no default: every caller decides what an answer may cost. A
+    `repetition_penalty` or `seed` of None is left out of the request.
+    """
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    repetition_penalty: float | None = None
+    max_tokens: int
+    seed: int | None = None
+
+
+class Reply(NamedTuple):
+    """What a model answered to one request, before the call's accounting is added: as a
+    server's body is parsed and as the request cache stores it."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None
 
 
 @dataclass
@@ -28,6 +58,26 @@ class Completion:
     # Served from the request cache (econ.llm.cache) instead of the model: no request was
     # sent; the tokens are those of the original completion and latency_s is the lookup's.
     cached: bool = False
+
+    @classmethod
+    def of(
+        cls, reply: Reply, sampling: Sampling, *, model: str, latency_s: float, cached: bool = False
+    ) -> Completion:
+        """The completion a call returns: the reply plus how it was asked (every sampling
+        field but the seed, which records keep apart)."""
+        return cls(
+            text=reply.text,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            latency_s=latency_s,
+            model=model,
+            finish_reason=reply.finish_reason,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            repetition_penalty=sampling.repetition_penalty,
+            cached=cached,
+        )
 
 
 class LLMError(Exception):
@@ -77,13 +127,4 @@ class LLM(Protocol):
 
     name: str
 
-    async def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        max_tokens: int = 512,
-        seed: int | None = None,
-        repetition_penalty: float | None = None,
-    ) -> Completion: ...
+    async def chat(self, messages: list[Message], sampling: Sampling) -> Completion: ...

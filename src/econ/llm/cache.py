@@ -40,7 +40,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from econ.errors import UserError
-from econ.llm.base import LLM, Completion, Message, attempt_sink
+from econ.llm.base import LLM, Completion, Message, Reply, Sampling, attempt_sink
 from econ.llm.registry import econ_home, sha256_file
 
 log = logging.getLogger(__name__)
@@ -127,14 +127,15 @@ class ResponseCache:
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def get(self, key: str) -> tuple[str, int, int, str | None] | None:
-        """(text, prompt tokens, completion tokens, finish reason) stored for a key."""
+    def get(self, key: str) -> Reply | None:
+        """The reply stored for a key."""
         with self._lock:
-            return self._db.execute(
+            row = self._db.execute(
                 "SELECT text, prompt_tokens, completion_tokens, finish_reason "
                 "FROM completions WHERE key = ?",
                 (key,),
             ).fetchone()
+        return None if row is None else Reply(*row)
 
     def put(self, key: str, model: str, comp: Completion) -> None:
         """Store a completion; a key already stored keeps its first answer, so every later
@@ -228,77 +229,41 @@ class CachedLLM:
     def __repr__(self) -> str:
         return f"CachedLLM({self.inner!r}, {str(self._cache.path)!r})"
 
-    def key(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        seed: int | None,
-        repetition_penalty: float | None,
-    ) -> str:
+    def key(self, messages: list[Message], sampling: Sampling) -> str:
         """The request's cache key. Numbers are normalised (0 and 0.0 are one temperature)."""
+        seed, penalty = sampling.seed, sampling.repetition_penalty
         request = {
             "model": self.identity,
             "messages": messages,
-            "temperature": float(temperature),
-            "top_p": float(top_p),
-            "max_tokens": int(max_tokens),
+            "temperature": float(sampling.temperature),
+            "top_p": float(sampling.top_p),
+            "max_tokens": int(sampling.max_tokens),
             "seed": None if seed is None else int(seed),
-            "repetition_penalty": None if repetition_penalty is None else float(repetition_penalty),
+            "repetition_penalty": None if penalty is None else float(penalty),
         }
-        if repetition_penalty is not None and self._penalty_field is not None:
+        if penalty is not None and self._penalty_field is not None:
             request["repetition_penalty_field"] = self._penalty_field
         blob = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    async def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        max_tokens: int = 512,
-        seed: int | None = None,
-        repetition_penalty: float | None = None,
-    ) -> Completion:
+    async def chat(self, messages: list[Message], sampling: Sampling) -> Completion:
         """The stored answer to this request, else the model's (then stored)."""
-        sampling = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
-            "seed": seed,
-            "repetition_penalty": repetition_penalty,
-        }
-        if temperature > 0 and seed is None:
-            return await self.inner.chat(messages, **sampling)
+        if sampling.temperature > 0 and sampling.seed is None:
+            return await self.inner.chat(messages, sampling)
         sink = attempt_sink()
         if sink is not None:
             sink.reported = True  # this call counts the requests it sends: none for a hit
         start = time.perf_counter()
-        key = self.key(messages, **sampling)
+        key = self.key(messages, sampling)
         try:
             hit = await asyncio.to_thread(self._cache.get, key)
         except sqlite3.Error as exc:  # a cache that fails must not fail the call
             log.warning("request cache %s: lookup failed (%s)", self._cache.path, exc)
             hit = None
         if hit is not None:
-            text, prompt_tokens, completion_tokens, finish_reason = hit
-            return Completion(
-                text=text,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                latency_s=time.perf_counter() - start,
-                model=self.name,
-                finish_reason=finish_reason,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                repetition_penalty=repetition_penalty,
-                cached=True,
-            )
-        comp = await self.inner.chat(messages, **sampling)
+            latency_s = time.perf_counter() - start
+            return Completion.of(hit, sampling, model=self.name, latency_s=latency_s, cached=True)
+        comp = await self.inner.chat(messages, sampling)
         try:
             await asyncio.to_thread(self._cache.put, key, self.identity, comp)
         except asyncio.CancelledError:

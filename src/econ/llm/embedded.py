@@ -25,7 +25,8 @@ import httpx
 
 from econ.errors import UserError
 from econ.llm.base import LLMError
-from econ.llm.openai_compat import OpenAICompatLLM, env_api_key
+from econ.llm.endpoints import env_api_key
+from econ.llm.openai_compat import OpenAICompatLLM
 
 if TYPE_CHECKING:
     from econ.llm import LLMSettings

@@ -20,7 +20,7 @@ from typing import ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from econ.llm import LLMSettings
-from econ.llm.base import LLM, Attempts, Completion, Message, track_attempts
+from econ.llm.base import LLM, Attempts, Completion, Message, Sampling, track_attempts
 from econ.tasks import Benchmark
 
 T = TypeVar("T")
@@ -35,17 +35,6 @@ ANSWER_FORMAT = (
 
 MakeLLM = Callable[[str, LLMSettings], LLM]
 """Model spec and settings -> backend: `econ.llm.make_llm` in a run, a fake in tests."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sampling:
-    """How one call samples. A trace entry holds every field but the seed, in this order."""
-
-    temperature: float = 0.0
-    top_p: float = 1.0
-    repetition_penalty: float | None = None
-    max_tokens: int
-    seed: int | None = None
 
 
 Ask = tuple[LLM, list[Message], Sampling]
@@ -86,11 +75,6 @@ class Usage(BaseModel):
     per_model: dict[str, ModelUsage]
     """The same accounting per model spec, for teams that mix models."""
 
-    def __getitem__(self, key: str) -> object:
-        """A field by name, as the dict this replaced was read: train.py still reads
-        `usage["prompt_tokens"]` until the training rework reads the fields."""
-        return getattr(self, key)
-
 
 @dataclass
 class CallLog:
@@ -122,13 +106,13 @@ class CallLog:
     ) -> Completion:
         """One call through `llm`, logged even when it fails or is cancelled. `round_no` is
         stored under the trace's "round" key."""
-        params = asdict(sampling)  # sent as they are, recorded without the seed
+        params = asdict(sampling)  # recorded without the seed
         entry = {"role": role, "round": round_no, "agent": agent, "model": llm.name}
         entry.update({k: v for k, v in params.items() if k != "seed"}, messages=messages)
         start = time.perf_counter()
         with track_attempts() as attempts:
             try:
-                comp = await llm.chat(messages, **params)
+                comp = await llm.chat(messages, sampling)
             except BaseException as exc:  # recorded, then re-raised untouched
                 error = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
                 self._add(entry, attempts, None, time.perf_counter() - start, error or repr(exc))

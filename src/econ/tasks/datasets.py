@@ -37,6 +37,15 @@ class Question:
 
 
 @dataclass(frozen=True)
+class RunData:
+    """What a run reads, from one read of its source: the questions, and the source's
+    fingerprint that config.yaml records (see `data_fingerprint`)."""
+
+    questions: list[Question]
+    fingerprint: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Fields:
     """Where a benchmark of your own keeps each part of a row; without ``id`` a question's
     id is its row index."""
@@ -235,6 +244,18 @@ def load_questions(
     fields; a name that is not built in is a benchmark of your own, which needs ``fields``
     and ``answer_type``.
     """
+    return _read(name, data, limit, split, revision, fields, answer_type).questions
+
+
+def _read(
+    name: str,
+    data: str | Path | None,
+    limit: int | None,
+    split: str,
+    revision: str | None,
+    fields: Fields | None,
+    answer_type: str | None,
+) -> RunData:
     bench = get_benchmark(name, answer_type)
     if limit is not None and limit < 0:
         raise UserError(f"limit must be non-negative, got {limit}")
@@ -244,32 +265,39 @@ def load_questions(
             "run.answer_field to say where its rows keep question and answer"
         )
     source = _source(name, data, split, revision)
-    rows, _ = source.open()
+    rows, fingerprint = source.open()
     parser = _mapped_parser(name, bench.kind, fields) if fields else _PARSERS[name]
     questions = _to_questions(name, parser, rows, limit)
     if not questions and limit != 0:
         raise UserError(f"{source.label} holds no questions")
-    return questions
+    return RunData(questions, fingerprint)
 
 
-def run_questions(run: RunSpec, default_split: str) -> list[Question]:
-    """The questions a config's ``run`` section names; ``default_split`` is the hub split
-    read when ``run.split`` is unset ("test", or "train" for training)."""
-    return load_questions(
+def read_run_data(run: RunSpec, default_split: str) -> RunData:
+    """The questions a config's ``run`` section names, with their source's fingerprint;
+    ``default_split`` is the hub split read when ``run.split`` is unset ("test", or "train"
+    for training). A run reads them once: its checks, its config.yaml and the run share it."""
+    return _read(
         run.benchmark,
         run.data,
         run.limit,
         run.split or default_split,
-        revision=run.revision,
-        fields=_fields(run),
-        answer_type=run.answer_type,
+        run.revision,
+        _fields(run),
+        run.answer_type,
     )
+
+
+def run_questions(run: RunSpec, default_split: str) -> list[Question]:
+    """`read_run_data`'s questions alone."""
+    return read_run_data(run, default_split).questions
 
 
 def data_fingerprint(run: RunSpec, default_split: str) -> dict[str, Any]:
     """What data the config's ``run`` section reads, for config.yaml: a file's path, format,
     size and sha256, or a hub dataset's id, config, split, revision and `datasets`
-    fingerprint. Only the source is opened; the rows were checked when the run started."""
+    fingerprint, for a run directory made without `read_run_data`'s result at hand. Only the
+    source is opened; the rows were checked when the run started."""
     source = _source(run.benchmark, run.data, run.split or default_split, run.revision)
     return source.open()[1]
 

@@ -15,17 +15,29 @@ after it (checks, notes, parentheticals), so extraction tries, in order:
    A response cut off at the token limit without an explicit answer has no answer: the
    number it stopped on is noise.
 
-LaTeX braces nest, so boxed content is found with a small brace-matching scanner rather than
-a regex, and no regex replacement strings are used anywhere (backslashes in them are easy to
-mangle).
+Which number a stated value means is read by econ.tasks.number_text, whose names grading
+imports from here too. LaTeX braces nest, so boxed content is found with its brace-matching
+scanner rather than a regex, and no regex replacement strings are used anywhere (backslashes
+in them are easy to mangle).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from econ.tasks.number_text import (
+    clean_for_search,
+    first_number,
+    format_number,
+    last_number,
+    parse_number,
+    read_group,
+    unwrap_text,
+)
+from econ.tasks.number_text import plain_latex as plain_latex  # grading imports it here
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
-_WRAPPER_RE = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox)\s*\{")
 # "answer is", "answer:", "Final answer - ", "**Answer:** " ... but not a bare "answer".
 _PHRASE_RE = re.compile(
     r"\b(?:final\s+)?answer\b[ \t*_]*(?:is\b|:|=|-(?=\s)|\u2014)[ \t*_:]*", re.IGNORECASE
@@ -58,48 +70,8 @@ _LINE_MARK_RE = re.compile(r"\s*(?:(?:[>#]+|[-*+](?=\s))\s*)*")
 # A free-text answer inside markdown emphasis or code marks and before a closing full stop.
 _TEXT_MARKUP_RE = re.compile(r"[\s*`]*(.*?)[\s*`.]*", re.DOTALL)
 _PAREN_RE = re.compile(r"\([^()]*\)")
-# "-$42" and "-\$42": the sign belongs to the number behind the currency sign.
-_NEG_CURRENCY_RE = re.compile(r"[-\u2212]\s*\\?\$\s*(?=\d)")
 _YESNO_RE = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
 _YESNO_MAP = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
-
-# A number inside prose. The sign counts only when the minus is not a binary operator:
-# not glued to a preceding word/bracket ("3-4") and not after "digit space" ("10 - 4").
-_SIGN = r"(?:(?<![\w)\]}])(?<!\d )-)?"
-_PLAIN = r"(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
-_NUMBER_RE = re.compile(
-    _SIGN + r"(?:\\frac\{[^{}]*\}\{[^{}]*\}|\\frac\d\d|" + _PLAIN + r"(?:\s*/\s*" + _PLAIN + r")?)"
-)
-_PLAIN_FULL_RE = re.compile(
-    r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-)
-_TRAILING_UNIT_RE = re.compile(r"(.*?[\d}])\s*[A-Za-z][A-Za-z\s.]*")
-
-# Tokens that never change a number's value: currency, percent, LaTeX spacing, degrees.
-_NOISE = ("\\$", "$", "\\%", "%", "\\!", "\\,", "\\;", "\\ ", "~", "^\\circ", "^{\\circ}",
-          "\\circ", "\\left", "\\right", "**")
-
-
-def read_group(text: str, start: int) -> tuple[str, int] | None:
-    """Return the content of the brace group opening at ``text[start]`` and the index after it.
-
-    Escaped braces (``\\{``) do not count. None when the group never closes.
-    """
-    depth = 0
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1 : i], i + 1
-        i += 1
-    return None
 
 
 def last_boxed(text: str) -> str | None:
@@ -120,123 +92,6 @@ def last_boxed(text: str) -> str | None:
     return found
 
 
-def unwrap_text(s: str) -> str:
-    """Replace ``\\text{X}`` (and similar font wrappers) by ``X``, nested ones included."""
-    while True:
-        match = _WRAPPER_RE.search(s)
-        if match is None:
-            return s
-        group = read_group(s, match.end() - 1)
-        if group is None:
-            return s[: match.start()] + s[match.end() :]
-        s = s[: match.start()] + group[0] + s[group[1] :]
-
-
-def plain_latex(s: str) -> str:
-    """Text wrappers removed, Unicode minus and \\dfrac/\\tfrac spelled the plain way."""
-    s = unwrap_text(s).replace("\u2212", "-")
-    return s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-
-
-def _clean_number_text(s: str) -> str:
-    s = plain_latex(s)
-    for token in _NOISE:
-        s = s.replace(token, "")
-    s = s.strip().rstrip(".").strip()
-    unit = _TRAILING_UNIT_RE.fullmatch(s)
-    if unit:
-        s = unit.group(1)
-    return "".join(s.split())
-
-
-def _frac_arg(s: str, i: int) -> tuple[str, int] | None:
-    """One argument of ``\\frac``: a brace group or a single character (``\\frac12``)."""
-    if i >= len(s):
-        return None
-    if s[i] == "{":
-        return read_group(s, i)
-    return s[i], i + 1
-
-
-def _parse_unsigned(s: str) -> float | None:
-    if s.startswith("\\frac"):
-        num = _frac_arg(s, 5)
-        den = _frac_arg(s, num[1]) if num else None
-        if num is None or den is None or den[1] != len(s):
-            return None
-        return _ratio(parse_number(num[0]), parse_number(den[0]))
-    if s.count("/") == 1:
-        left, right = s.split("/")
-        return _ratio(parse_number(left), parse_number(right))
-    if _PLAIN_FULL_RE.fullmatch(s):
-        return float(s.replace(",", ""))
-    return None
-
-
-def _ratio(num: float | None, den: float | None) -> float | None:
-    if num is None or den is None or den == 0:
-        return None
-    return num / den
-
-
-def parse_number(s: str | None) -> float | None:
-    """Value of a number written as text: "1,234", "$5", "5%", "-7", "2.50", "3/4",
-    "\\frac{3}{4}", "18 dollars". None when it is not a single number."""
-    if s is None:
-        return None
-    s = _clean_number_text(s)
-    if s.startswith("(") and s.endswith(")"):
-        s = s[1:-1]
-    sign = 1.0
-    while s[:1] in ("-", "+"):
-        if s[0] == "-":
-            sign = -sign
-        s = s[1:]
-    value = _parse_unsigned(s) if s else None
-    return None if value is None else sign * value
-
-
-def format_number(value: float) -> str:
-    """Canonical text for a number: integers without ".0", others with 15 significant digits."""
-    if value.is_integer():
-        return str(int(value))
-    return format(value, ".15g")
-
-
-def _number_in(candidate: str) -> str | None:
-    """The number a boxed/"answer is" value states: the whole value, else its first number.
-
-    For "3 + 4 = 7" the part after the last "=" is the answer.
-    """
-    candidate = candidate.rsplit("=", 1)[-1]
-    value = parse_number(candidate)
-    if value is None:
-        match = _NUMBER_RE.search(_clean_for_search(candidate))
-        value = parse_number(match.group(0)) if match else None
-    return None if value is None else format_number(value)
-
-
-def _clean_for_search(text: str) -> str:
-    """LaTeX wrappers off, "-$42" kept negative, other dollar signs blanked out."""
-    text = plain_latex(text)
-    out, pos = [], 0
-    for match in _NEG_CURRENCY_RE.finditer(text):
-        out += [text[pos : match.start()], "-"]
-        pos = match.end()
-    out.append(text[pos:])
-    return "".join(out).replace("\\$", " ").replace("$", " ")
-
-
-def _last_number(text: str) -> tuple[str, int] | None:
-    """The last number in the text with its position."""
-    cleaned = _clean_for_search(text)
-    for match in reversed(list(_NUMBER_RE.finditer(cleaned))):
-        value = parse_number(match.group(0))
-        if value is not None:
-            return format_number(value), match.start()
-    return None
-
-
 def to_yesno(s: str | None) -> str | None:
     """The first yes/no/true/false word in ``s`` as "yes" or "no", else None."""
     if s is None:
@@ -246,8 +101,8 @@ def to_yesno(s: str | None) -> str | None:
 
 
 def _last_yesno(text: str) -> tuple[str, int] | None:
-    """The last yes/no word with its position (in the same cleaned text as ``_last_number``)."""
-    matches = list(_YESNO_RE.finditer(_clean_for_search(text)))
+    """The last yes/no word with its position (in the same cleaned text as ``last_number``)."""
+    matches = list(_YESNO_RE.finditer(clean_for_search(text)))
     if not matches:
         return None
     return _YESNO_MAP[matches[-1].group(1).lower()], matches[-1].start()
@@ -317,9 +172,14 @@ def _hashes_value(text: str) -> str | None:
     return found
 
 
-def _explicit(text: str, kind: str) -> list[str]:
-    """Explicitly stated answers, most explicit first: boxed, "####", then an answer phrase."""
-    return [c for c in (last_boxed(text), _hashes_value(text), _phrase_value(text, kind)) if c]
+def _explicit(text: str, kind: str, read: Callable[[str], str | None]) -> str | None:
+    """The first explicitly stated answer that `read` finds a value in, most explicit first:
+    boxed, "####", then an answer phrase."""
+    for candidate in (last_boxed(text), _hashes_value(text), _phrase_value(text, kind)):
+        value = read(candidate) if candidate else None
+        if value:
+            return value
+    return None
 
 
 def _number_in(candidate: str) -> str | None:
@@ -328,12 +188,11 @@ def _number_in(candidate: str) -> str | None:
     Parentheticals are notes ("18 (= 9 eggs x $2)"); in "3 + 4 = 7" the part after the
     last "=" is the answer.
     """
-    bare = _PAREN_RE.sub(" ", candidate) if _PAREN_RE.sub(" ", candidate).strip() else candidate
-    candidate = bare.rsplit("=", 1)[-1]
+    bare = _PAREN_RE.sub(" ", candidate)
+    candidate = (bare if bare.strip() else candidate).rsplit("=", 1)[-1]
     value = parse_number(candidate)
     if value is None:
-        match = _NUMBER_RE.search(_clean_for_search(candidate))
-        value = parse_number(match.group(0)) if match else None
+        value = first_number(candidate)
     return None if value is None else format_number(value)
 
 
@@ -350,25 +209,18 @@ def leading_verdict(text: str) -> str | None:
 
 def extract_numeric(text: str, finished: bool = True, explicit_only: bool = False) -> str | None:
     """Canonical number ("1000", "-3.5") that the response gives as its answer."""
-    for candidate in _explicit(text, "numeric"):
-        number = _number_in(candidate)
-        if number is not None:
-            return number
-    if not finished or explicit_only:
-        return None
-    last = _last_number(text)
+    number = _explicit(text, "numeric", _number_in)
+    if number is not None or not finished or explicit_only:
+        return number
+    last = last_number(text)
     return last[0] if last else None
 
 
 def extract_yesno(text: str, finished: bool = True, explicit_only: bool = False) -> str | None:
     """The response's answer as "yes" or "no", None when it gives neither."""
-    for candidate in _explicit(text, "yesno"):
-        answer = to_yesno(candidate)
-        if answer is not None:
-            return answer
-    verdict = leading_verdict(text)
-    if verdict is not None or not finished or explicit_only:
-        return verdict
+    answer = _explicit(text, "yesno", to_yesno) or leading_verdict(text)
+    if answer is not None or not finished or explicit_only:
+        return answer
     last = _last_yesno(text)
     return last[0] if last else None
 
@@ -379,13 +231,10 @@ def extract_mixed(text: str, finished: bool = True, explicit_only: bool = False)
     An explicit answer is read as yes/no when it is one, else as a number; without one the
     later of the last number and the last yes/no word wins.
     """
-    for candidate in _explicit(text, "mixed"):
-        answer = to_yesno(candidate) or _number_in(candidate)
-        if answer is not None:
-            return answer
-    if not finished or explicit_only:
-        return None
-    found = [hit for hit in (_last_number(text), _last_yesno(text)) if hit]
+    answer = _explicit(text, "mixed", lambda value: to_yesno(value) or _number_in(value))
+    if answer is not None or not finished or explicit_only:
+        return answer
+    found = [hit for hit in (last_number(text), _last_yesno(text)) if hit]
     return max(found, key=lambda hit: hit[1])[0] if found else None
 
 
@@ -401,12 +250,9 @@ def extract_text(text: str, finished: bool = True, explicit_only: bool = False) 
     Without an explicit answer, a finished response's last non-blank line is its answer:
     free text has no shape (like a number) to find it by elsewhere.
     """
-    for candidate in _explicit(text, "text"):
-        answer = text_answer(candidate)
-        if answer:
-            return answer
-    if not finished or explicit_only:
-        return None
+    answer = _explicit(text, "text", text_answer)
+    if answer is not None or not finished or explicit_only:
+        return answer
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
         return None
@@ -429,12 +275,9 @@ def extract_math(text: str, finished: bool = True, explicit_only: bool = False) 
     response: it knows ``$2\\sqrt{3}$`` is one value where a number regex sees 2 and 3. Only
     then the last plain number.
     """
-    for candidate in _explicit(text, "math"):
-        value = _math_value(candidate)
-        if value:
-            return value
-    if not finished or explicit_only:
-        return None
+    value = _explicit(text, "math", _math_value)
+    if value is not None or not finished or explicit_only:
+        return value
     from math_verify import LatexExtractionConfig, parse  # heavy; only unboxed MATH needs it
 
     try:
@@ -443,5 +286,5 @@ def extract_math(text: str, finished: bool = True, explicit_only: bool = False) 
         parsed = []
     if len(parsed) >= 2 and isinstance(parsed[1], str) and parsed[1].strip():
         return parsed[1].strip()
-    last = _last_number(text)
+    last = last_number(text)
     return last[0] if last else None

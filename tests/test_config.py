@@ -1,0 +1,73 @@
+"""The config's shared parts: one checked type for an action space, and the reward weights
+that training, checkpoints and the learner share, with the keys configs used to spell."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from econ.belief.networks import BeliefConfig
+from econ.belief.rewards import RewardWeights
+from econ.cli_run import resumed_config
+from econ.config import END_MARKER, RunConfig, load_config, load_saved_config, save_config
+from econ.errors import UserError
+
+
+@pytest.mark.parametrize(
+    ("controls", "message"),
+    [
+        ({"temprature": (0.0, 1.0)}, "unknown control 'temprature'"),
+        ({"top_p": (0.9, 0.5)}, "control top_p range \\[0.9, 0.5\\] must satisfy"),
+        ({}, "at least one control"),
+    ],
+)
+def test_both_configs_check_controls_alike(controls, message):
+    with pytest.raises(UserError, match=f"econ.controls: Value error, {message}"):
+        load_config(None, {"econ.controls": controls})
+    with pytest.raises(ValueError, match=message):
+        BeliefConfig(controls=controls)
+    assert RunConfig().econ.controls == BeliefConfig().controls == {"temperature": (0.0, 0.8)}
+
+
+def test_reward_weights_are_the_train_section_and_take_the_old_keys():
+    cfg = load_config(None, {"train.rewards.alpha": [0.5, 0.3, 0.2], "train.rewards.eta": 0.01})
+    assert cfg.train.rewards == RewardWeights((0.5, 0.3, 0.2), False, 0.01)
+    old = load_config(
+        None, {"train.alpha": [0.5, 0.3, 0.2], "train.dynamic_alpha": True, "train.alpha_eta": 0.01}
+    )
+    assert old.train.rewards == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=True, eta=0.01)
+    both = load_config(None, {"train.dynamic_alpha": True, "train.rewards.dynamic": False})
+    assert both.train.rewards.dynamic is False  # the key in `rewards` wins, as a flag would
+    with pytest.raises(UserError, match="train.rewards.alpha: .*sum to 1"):
+        load_config(None, {"train.alpha": [0.5, 0.5, 0.5]})
+    with pytest.raises(UserError, match="train.rewards.eta"):
+        load_config(None, {"train.rewards.eta": 0})
+
+
+def test_reward_weights_take_positional_arguments_in_field_order():
+    assert RewardWeights((0.2, 0.4, 0.4)).alpha == (0.2, 0.4, 0.4)
+    assert RewardWeights((0.2, 0.4, 0.4), True, 0.1) == RewardWeights(
+        alpha=(0.2, 0.4, 0.4), dynamic=True, eta=0.1
+    )
+    with pytest.raises(TypeError, match="multiple values for 'alpha'"):
+        RewardWeights((0.2, 0.4, 0.4), alpha=(1.0, 0.0, 0.0))
+    with pytest.raises(TypeError, match="at most 3"):
+        RewardWeights((0.2, 0.4, 0.4), True, 0.1, 4)
+
+
+def test_a_run_saved_with_the_old_keys_resumes(tmp_path):
+    data = RunConfig().model_dump(mode="json")
+    rewards = data["train"].pop("rewards")
+    data["train"].update(
+        alpha=rewards["alpha"], dynamic_alpha=rewards["dynamic"], alpha_eta=rewards["eta"]
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False) + END_MARKER + "\n")
+    assert load_saved_config(path) == RunConfig()
+    assert resumed_config("train", path, {"train.rewards.dynamic": False}) == RunConfig()
+    with pytest.raises(UserError, match="--dynamic-alpha True conflicts with its train.rewards"):
+        resumed_config("train", path, {"train.rewards.dynamic": True})
+    save_config(RunConfig(), tmp_path / "new.yaml")
+    saved = yaml.safe_load((tmp_path / "new.yaml").read_text())["train"]
+    assert saved["rewards"] == {"alpha": [0.4, 0.4, 0.2], "dynamic": False, "eta": 0.001}
+    assert not {"alpha", "dynamic_alpha", "alpha_eta"} & saved.keys()
