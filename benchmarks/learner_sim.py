@@ -26,9 +26,10 @@ import time
 import torch
 
 from econ.belief.controls import DEFAULT_CONTROLS, Controls
+from econ.belief.landscape import AccuracyTable
 from econ.belief.learner import Learner, LearnerConfig
 from econ.belief.networks import BeliefConfig, EconAgents
-from econ.belief.simulator import AccuracyTable, FakeExecutors, SimReport, simulate
+from econ.belief.simulator import FakeExecutors, SimReport, simulate
 from econ.config import TrainConfig
 
 

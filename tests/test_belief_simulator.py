@@ -18,7 +18,8 @@ from econ.belief import (
     RewardWeights,
 )
 from econ.belief.early_stop import plateaued
-from econ.belief.simulator import AccuracyTable, FakeExecutors, simulate
+from econ.belief.landscape import AccuracyTable
+from econ.belief.simulator import FakeExecutors, simulate
 
 TEMPERATURE = {"temperature": (0.0, 0.8)}
 

@@ -23,7 +23,7 @@ from econ.errors import UserError
 from econ.evaluate import run_methods
 from econ.rescore import rescore_run
 from econ.runs import CONFIG, RECORDS, new_run_dir, read_records
-from econ.tasks import Fields, data_fingerprint, get_benchmark, load_questions, run_questions
+from econ.tasks import Fields, data_fingerprint, get_benchmark, load_questions, read_run_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GSM8K_ROWS = [
@@ -177,8 +177,8 @@ def test_hub_id_config_suffix_and_the_benchmarks_own_dataset(hub):
 
 
 def test_run_split_defaults_by_command_and_wins_when_set(hub):
-    run_questions(run_spec(benchmark="gsm8k", revision="0123abcd"), "train")
-    run_questions(run_spec(benchmark="gsm8k", split="validation"), "train")
+    read_run_data(run_spec(benchmark="gsm8k", revision="0123abcd"), "train")
+    read_run_data(run_spec(benchmark="gsm8k", split="validation"), "train")
     assert hub.calls == [
         ("openai/gsm8k", "main", "train", "0123abcd"),
         ("openai/gsm8k", "main", "validation", None),
@@ -204,7 +204,7 @@ def test_own_benchmark_from_csv_needs_no_code(tmp_path):
         id_field="qid",
         answer_type="text",
     )
-    questions = run_questions(run, "test")
+    questions = read_run_data(run, "test").questions
     assert [(q.id, q.question, q.gold, q.benchmark) for q in questions][2] == (
         "c3",
         "Capital of the USA?",
@@ -240,7 +240,7 @@ def test_field_mapping_reads_a_built_in_benchmark_from_other_columns(tmp_path):
     rows = [{"Q": "Is ice cold?", "label": "True"}, {"Q": "Is fire cold?", "label": "false"}]
     path = write_csv(tmp_path / "sqa.csv", rows)
     run = run_spec(benchmark="strategyqa", data=str(path), question_field="Q", answer_field="label")
-    assert [(q.id, q.gold) for q in run_questions(run, "test")] == [
+    assert [(q.id, q.gold) for q in read_run_data(run, "test").questions] == [
         ("strategyqa-0", "yes"),
         ("strategyqa-1", "no"),
     ]
@@ -272,7 +272,7 @@ def test_field_mapping_reads_a_built_in_benchmark_from_other_columns(tmp_path):
 )
 def test_own_benchmark_config_errors(run, fragment):
     with pytest.raises(UserError) as info:
-        run_questions(run_spec(**run), "test")
+        read_run_data(run_spec(**run), "test")
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 

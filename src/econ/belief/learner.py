@@ -1,5 +1,8 @@
 """Online training of the belief networks towards a Bayesian Nash equilibrium (SPEC 4.5, 4.6).
 
+One module on purpose (just over 300 lines): the loss, its two optimisers, exploration and
+the gap read top to bottom, as in CleanRL, and the reasons for each choice sit beside it.
+
 Every update draws one minibatch from the replay buffer and takes ONE backward pass through
 
     L = L_TD_tot + sum_i L_TD_i + lambda_sd L_SD + lambda_m L_m + L_actor + L_bound
@@ -75,7 +78,6 @@ class LearnerConfig(BaseModel):
     lambda_b: float = Field(0.1, ge=0)
     critic_weight_decay: float = Field(1.0, ge=0, description="decoupled (AdamW)")
     actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
-    actor_prior: float = Field(0.0, ge=0, description="weight of z^2, a prior at the midpoint")
     noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
     noise_std_final: float = Field(0.1, ge=0)
     noise_decay_episodes: int = Field(200, ge=1)
@@ -211,7 +213,6 @@ class Learner:
         z = agents.pre_squash(b_fixed)
         actor = -agents.q_values(b_fixed, torch.sigmoid(z), frozen=True).sum(dim=1).mean()
         bound = F.relu(z.abs() - cfg.actor_bound).pow(2).sum(dim=(1, 2)).mean()
-        prior = cfg.actor_prior * z.pow(2).sum(dim=(1, 2)).mean()
         pred_others, commit_logit = agents.belief_predictions(b)
         others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
         belief = (pred_others - others_target).pow(2).sum(dim=(1, 2)).mean() + (
@@ -227,7 +228,6 @@ class Learner:
             + cfg.lambda_m * mix
             + actor
             + bound
-            + prior
             + cfg.lambda_b * belief
         )
 

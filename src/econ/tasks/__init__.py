@@ -1,6 +1,6 @@
 """Benchmarks: loading questions, extracting answers from responses, and grading them."""
 
-from econ.tasks.datasets import Fields, Question, data_fingerprint, load_questions, run_questions
+from econ.tasks.datasets import Fields, Question, data_fingerprint, load_questions, read_run_data
 from econ.tasks.grade import ANSWER_TYPES, BENCHMARKS, Benchmark, get_benchmark
 
 __all__ = [
@@ -12,5 +12,5 @@ __all__ = [
     "data_fingerprint",
     "get_benchmark",
     "load_questions",
-    "run_questions",
+    "read_run_data",
 ]

@@ -288,11 +288,6 @@ def read_run_data(run: RunSpec, default_split: str) -> RunData:
     )
 
 
-def run_questions(run: RunSpec, default_split: str) -> list[Question]:
-    """`read_run_data`'s questions alone."""
-    return read_run_data(run, default_split).questions
-
-
 def data_fingerprint(run: RunSpec, default_split: str) -> dict[str, Any]:
     """What data the config's ``run`` section reads, for config.yaml: a file's path, format,
     size and sha256, or a hub dataset's id, config, split, revision and `datasets`

@@ -197,7 +197,7 @@ def _number_in(candidate: str) -> str | None:
 
 
 def leading_verdict(text: str) -> str | None:
-    """"yes"/"no" when the response opens with a verdict ("Yes." / "**No**," / "Answer - Yes")."""
+    """ "yes"/"no" when the response opens with a verdict ("Yes." / "**No**," / "Answer - Yes")."""
     match = _VERDICT_RE.match(text)
     return _YESNO_MAP[match.group(1).lower()] if match else None
 

@@ -39,8 +39,19 @@ from econ.tasks.extract import (
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _MATH_TIMEOUT_S = 5
-_MATH_NOISE = ("\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\ ", "$", "^\\circ",
-               "^{\\circ}", "\\%")
+_MATH_NOISE = (
+    "\\left",
+    "\\right",
+    "\\!",
+    "\\,",
+    "\\;",
+    "\\:",
+    "\\ ",
+    "$",
+    "^\\circ",
+    "^{\\circ}",
+    "\\%",
+)
 _PLAIN_NUMBER_RE = re.compile(r"-?[\d,]*\.?\d+")
 
 _EXTRACTORS: dict[str, Callable[[str], str | None]] = {
@@ -174,13 +185,9 @@ def get_benchmark(name: str, answer_type: str | None = None) -> Benchmark:
             "run.question_field and run.answer_field"
         )
     if answer_type not in ANSWER_TYPES:
-        raise UserError(
-            f"unknown answer type {answer_type!r}; valid: {', '.join(ANSWER_TYPES)}"
-        )
+        raise UserError(f"unknown answer type {answer_type!r}; valid: {', '.join(ANSWER_TYPES)}")
     if not _OWN_NAME_RE.fullmatch(name):
-        raise UserError(
-            f"benchmark name {name!r} may hold only letters, digits, '.', '_' and '-'"
-        )
+        raise UserError(f"benchmark name {name!r} may hold only letters, digits, '.', '_' and '-'")
     return Benchmark(name, ANSWER_TYPES[answer_type])
 
 
