@@ -12,6 +12,11 @@ executors of `econ.belief.simulator` follow the measured accuracy-vs-controls ta
 
 Goals (issue 9): optimum_error, null_drift and null_gap_rel <= 0.1 within 300 episodes.
 
+`reward_slope` bounds what any learner can do: the least-squares slope of each executor's
+reward on its own action over all the run's episodes (mean and sd over 20 seeds), and
+`null_reward_slope` the same when accuracy ignores the action. A learner cannot follow a
+slope whose mean is not clearly larger than the null sd.
+
     python benchmarks/learner_sim.py --json
     python benchmarks/learner_sim.py --table docs/action_sweep_0.5b.json --json
     python benchmarks/learner_sim.py --set critic_weight_decay=0 --set updates_per_episode=1
@@ -27,7 +32,7 @@ import torch
 
 from econ.belief.controls import DEFAULT_CONTROLS, Controls
 from econ.belief.landscape import AccuracyTable
-from econ.belief.learner import Learner, LearnerConfig
+from econ.belief.learner import Learner, LearnerConfig, _reflect
 from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.simulator import FakeExecutors, SimReport, simulate
 from econ.config import TrainConfig
@@ -54,6 +59,30 @@ def run(
     return executors, report
 
 
+def evidence(
+    table: AccuracyTable, controls: Controls, alpha, episodes: int, std: float, runs: int = 20
+) -> dict[str, list[float]]:
+    """What any learner could know after `episodes` questions: the least-squares slope of each
+    executor's reward on its own normalised action, exploring with `std` around the midpoint
+    (reflected at the ends) and using every sample, over `runs` seeds. Its mean is the real
+    slope, its sd the noise a learner must tell it from."""
+    slopes = []
+    for seed in range(runs):
+        executors = FakeExecutors(table, controls, seed=seed)
+        gen = torch.Generator().manual_seed(seed)
+        u = _reflect(0.5 + std * torch.randn(episodes, executors.n_agents, 1, generator=gen))
+        rewards = torch.tensor(
+            [executors.answer(executors.question(), u[e], alpha).rewards for e in range(episodes)]
+        )
+        x = u[..., 0] - u[..., 0].mean(dim=0)
+        slopes.append((x * (rewards - rewards.mean(dim=0))).sum(dim=0) / x.pow(2).sum(dim=0))
+    s = torch.stack(slopes)
+    return {
+        "mean": [round(v, 3) for v in s.mean(dim=0).tolist()],
+        "sd": [round(v, 3) for v in s.std(dim=0).tolist()],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=300)
@@ -61,7 +90,10 @@ def main() -> None:
     ap.add_argument("--table", help="action sweep JSON (default: the measured 3-temperature table)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (tiny networks)")
     ap.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a LearnerConfig field, e.g. --set updates_per_episode=8",
     )
     ap.add_argument("--no-early-stop", action="store_true")
@@ -93,8 +125,9 @@ def main() -> None:
         "updates": learn.updates,
         "stopped_early": learn.stopped_early,
         "regret": round(
-            (executors.accuracy(executors.optima()).mean() - executors.accuracy(final).mean())
-            .item(),
+            (
+                executors.accuracy(executors.optima()).mean() - executors.accuracy(final).mean()
+            ).item(),
             4,
         ),
         "final_actions": [[round(x, 3) for x in row] for row in final.mean(dim=0).tolist()],
@@ -104,6 +137,12 @@ def main() -> None:
         "null_gap_rel_curve": [round(g[2], 4) for g in null.gaps[::4]],
         "null_gap_abs": round(null.gaps[-1][1], 5),
         "null_reward_std": round(null.reward_std, 4),
+        "reward_slope": evidence(
+            table, controls, train_cfg.rewards.alpha, args.episodes, learner_cfg.noise_std
+        ),
+        "null_reward_slope": evidence(
+            null_table, controls, train_cfg.rewards.alpha, args.episodes, learner_cfg.noise_std
+        ),
         "table": table.model,
         "seed": args.seed,
         "learner": overrides,
