@@ -146,7 +146,7 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     temps, pens, tops = GRID["temperature"], GRID["repetition_penalty"], GRID["top_p"]
-    fig, axes = plt.subplots(1, len(tops), figsize=(4.2 * len(tops), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tops), figsize=(4.2 * len(tops), 3.4), squeeze=False, layout="constrained")
     by = {(c["temperature"], c["repetition_penalty"], c["top_p"]): c for c in result["cells"]}
     for ax, top in zip(axes[0], tops):
         grid = [

@@ -27,11 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
 from econ.belief.controls import DEFAULT_CONTROLS, Controls
-from econ.belief.landscape import AccuracyTable
+from econ.belief.landscape import NEUTRAL, AccuracyTable
 from econ.belief.learner import Learner, LearnerConfig, _reflect
 from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.simulator import FakeExecutors, SimReport, simulate
@@ -106,8 +107,14 @@ def main() -> None:
     train_cfg = TrainConfig()
     if args.no_early_stop:
         train_cfg.early_stop.enabled = False
-    table = AccuracyTable.from_json(args.table) if args.table else AccuracyTable.measured_default()
     controls = dict(DEFAULT_CONTROLS)
+    if args.table:
+        # controls the agents do not set stay at their neutral value: only that slice matters
+        grid = json.loads(Path(args.table).read_text())["grid"]
+        at = {k: NEUTRAL[k] for k in grid if k not in controls}
+        table = AccuracyTable.from_json(args.table, at=at)
+    else:
+        table = AccuracyTable.measured_default()
 
     start = time.perf_counter()
     executors, learn = run(table, controls, learner_cfg, train_cfg, args.episodes, args.seed)

@@ -48,9 +48,16 @@ def test_sweep_json_loads_and_interpolates_over_its_grid(tmp_path):
     got = table({"temperature": torch.tensor(0.1), "repetition_penalty": torch.tensor(1.1),
                  "top_p": torch.tensor(0.9)})
     assert got.item() == pytest.approx(0.5 + 0.05 - 0.025)
+    # a slice: top_p fixed at 1.0, a temperature x repetition-penalty table remains
+    sliced = AccuracyTable.from_json(path, at={"top_p": 1.0})
+    assert list(sliced.grid) == ["temperature", "repetition_penalty"]
+    assert sliced.accuracy.flatten().tolist() == pytest.approx([0.5, 0.6, 0.3, 0.4])
     path.write_text(json.dumps({"model": "m", "grid": grid, "cells": cells[:-1]}))
     with pytest.raises(ValueError, match="1 grid cells have no accuracy"):
         AccuracyTable.from_json(path)
+    with pytest.raises(ValueError, match="1 grid cells have no accuracy"):
+        AccuracyTable.from_json(path, at={"top_p": 1.0})
+    assert AccuracyTable.from_json(path, at={"top_p": 0.8}).accuracy.shape == (2, 2)
 
 
 def test_fake_executors_follow_the_table_and_have_their_own_optima():

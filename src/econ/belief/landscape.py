@@ -65,13 +65,19 @@ class AccuracyTable:
         return cls(model="flat", grid={"temperature": (0.0,)}, accuracy=torch.tensor([accuracy]))
 
     @classmethod
-    def from_json(cls, path: str | Path) -> AccuracyTable:
+    def from_json(cls, path: str | Path, at: Mapping[str, float] | None = None) -> AccuracyTable:
         """The action sweep's JSON: {"model", "grid": {name: [values]}, "cells": [{name: value,
-        ..., "accuracy": a}, ...]}, one cell per grid point."""
+        ..., "accuracy": a}, ...]}. `at` fixes controls to one of their measured values and
+        drops them from the table (a sweep measures some controls only in a slice, e.g. top_p
+        0.7 at a few temperatures); every remaining grid point must have a cell."""
         data = json.loads(Path(path).read_text())
-        grid = {k: tuple(float(x) for x in v) for k, v in data["grid"].items()}
+        at = {k: float(v) for k, v in (at or {}).items()}
+        grid = {
+            k: tuple(sorted(float(x) for x in v)) for k, v in data["grid"].items() if k not in at
+        }
+        cells = [c for c in data["cells"] if all(float(c[k]) == v for k, v in at.items())]
         acc = torch.full(tuple(len(v) for v in grid.values()), math.nan)
-        for cell in data["cells"]:
+        for cell in cells:
             index = tuple(grid[k].index(float(cell[k])) for k in grid)
             acc[index] = float(cell["accuracy"])
         if acc.isnan().any():
