@@ -104,28 +104,33 @@ async def sample_all(args) -> None:
 
 
 def grade(args) -> dict:
-    """Per cell: accuracy (with a Wilson interval), cut-off rate and completion tokens."""
+    """Per cell: accuracy (with a Wilson interval), cut-off rate and completion tokens, and a
+    paired McNemar exact test against the best cell on the questions both answered."""
+    from scipy.stats import binomtest
+
     from econ.report import wilson_interval
 
     bench = get_benchmark("gsm8k")
     rows = [
         json.loads(line) for line in (Path(args.out) / "samples.jsonl").read_text().splitlines()
     ]
+    right: dict[str, dict[str, bool]] = {}
+    for r in rows:
+        ok = bench.grade(bench.extract(r["response"], r["finish_reason"]), r["gold"])
+        right.setdefault(r["cell"], {})[r["id"]] = ok
     table = []
     for cell in cells():
         key = cell_key(cell)
         mine = [r for r in rows if r["cell"] == key]
         if not mine:
             continue
-        right = sum(
-            bench.grade(bench.extract(r["response"], r["finish_reason"]), r["gold"]) for r in mine
-        )
-        lo, hi = wilson_interval(right, len(mine))
+        k = sum(right[key].values())
+        lo, hi = wilson_interval(k, len(mine))
         table.append(
             {
                 **cell,
                 "n": len(mine),
-                "accuracy": round(right / len(mine), 4),
+                "accuracy": round(k / len(mine), 4),
                 "ci95": [round(lo, 4), round(hi, 4)],
                 "cut_off_rate": round(
                     sum(r["finish_reason"] == "length" for r in mine) / len(mine), 4
@@ -135,6 +140,20 @@ def grade(args) -> dict:
                 ),
             }
         )
+    best = max(table, key=lambda c: c["accuracy"])
+    best_right = right[cell_key(best)]
+    for c in table:
+        mine = right[cell_key(c)]
+        shared = mine.keys() & best_right.keys()
+        only_best = sum(best_right[i] and not mine[i] for i in shared)
+        only_cell = sum(mine[i] and not best_right[i] for i in shared)
+        n = only_best + only_cell
+        c["vs_best"] = {
+            "n": len(shared),
+            "only_best": only_best,
+            "only_cell": only_cell,
+            "p": round(binomtest(only_best, n, 0.5).pvalue, 4) if n else 1.0,
+        }
     return {"model": args.model, "max_tokens": args.max_tokens, "grid": GRID, "cells": table}
 
 
@@ -146,7 +165,9 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     temps, pens, tops = GRID["temperature"], GRID["repetition_penalty"], GRID["top_p"]
-    fig, axes = plt.subplots(1, len(tops), figsize=(4.2 * len(tops), 3.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(tops), figsize=(4.2 * len(tops), 3.4), squeeze=False, layout="constrained"
+    )
     by = {(c["temperature"], c["repetition_penalty"], c["top_p"]): c for c in result["cells"]}
     for ax, top in zip(axes[0], tops):
         grid = [
