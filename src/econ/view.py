@@ -74,7 +74,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "significance": SIGNIFICANCE,
         "plots": _plots(run_dir),
         "records": records,
-        "agreement": _agreement(records),
+        "agreement": _agreement(records, _section(config, "run").get("answer_type")),
         "episodes": read_records(run_dir / EPISODES, repair=False),
         "controls": list(_section(config, "econ").get("controls") or {}),
     }
@@ -149,10 +149,10 @@ def _summary(
     return summarize(records, methods), paired_stats(records, methods)
 
 
-def _agreement(records: list[dict]) -> dict[str, dict[str, bool]]:
+def _agreement(records: list[dict], answer_type: Any = None) -> dict[str, dict[str, bool]]:
     """Per "id|epoch" answered by two or more methods: whether their answers differ (compared
-    the way the benchmark compares answers, so "5" and "5.0" agree) and whether their verdicts
-    differ (some right, some wrong)."""
+    the way the benchmark compares answers, so "5" and "5.0" agree; a benchmark of your own by
+    the config's `run.answer_type`) and whether their verdicts differ (some right, some wrong)."""
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(f"{r['id']}|{r.get('epoch', 0)}", []).append(r)
@@ -160,20 +160,25 @@ def _agreement(records: list[dict]) -> dict[str, dict[str, bool]]:
     for key, group in groups.items():
         if len(group) < 2:
             continue
-        answers = {_normalized(r) for r in group}
+        answers = {_normalized(r, answer_type) for r in group}
         verdicts = {bool(r.get("correct")) for r in group}
         agreement[key] = {"answers_differ": len(answers) > 1, "verdicts_differ": len(verdicts) > 1}
     return agreement
 
 
-def _normalized(record: dict) -> str | None:
+def _normalized(record: dict, answer_type: Any = None) -> str | None:
     prediction = record.get("prediction")
     if prediction is None:
         return None
+    name = str(record.get("benchmark"))
     try:
-        return get_benchmark(str(record.get("benchmark"))).normalize(str(prediction))
-    except UserError:  # a benchmark this version does not know: compare the text
-        return str(prediction).strip()
+        bench = get_benchmark(name)
+    except UserError:  # a benchmark of your own: its answer type is in the run's config
+        try:
+            bench = get_benchmark(name, answer_type if isinstance(answer_type, str) else None)
+        except UserError:  # no (valid) answer type, or a name this version refuses
+            return str(prediction).strip()
+    return bench.normalize(str(prediction))
 
 
 def _plots(run_dir: Path) -> list[dict[str, str]]:
