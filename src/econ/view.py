@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
+from econ.episodes import EPISODES
 from econ.errors import UserError
 from econ.report import SIGNIFICANCE, paired_stats, summarize
 from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, read_records
 from econ.tasks import get_benchmark
 
-EPISODES = "episodes.jsonl"  # train.py's, which would load torch
 VIEW = "view.html"
 PLACEHOLDER = "__ECON_VIEW_DATA__"
 
