@@ -26,30 +26,25 @@ from scipy.stats import binomtest
 from econ.config import load_config
 from econ.evaluate import run_methods
 from econ.report import wilson_interval
-from econ.runs import CONFIG, RECORDS, latest_records, new_run_dir, read_records
+from econ.runs import CONFIG, RECORDS, latest_records, open_run, read_records
 from econ.tasks import get_benchmark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test-first300.jsonl"
 
 
 async def run(args: argparse.Namespace) -> Path:
-    out = Path(args.out)
-    if (out / CONFIG).exists():
-        cfg = load_config(out / CONFIG)
-    else:
-        cfg = load_config(
-            None,
-            {
-                "model": args.model,
-                "max_tokens": args.max_tokens,
-                "run.benchmark": "gsm8k",
-                "run.data": args.data,
-                "run.limit": args.questions,
-                "run.methods": ["econ"],
-                "econ.bne_rounds": 1,
-            },
-        )
-        out = new_run_dir(str(out), cfg)
+    cfg, out = open_run(
+        args.out,
+        {
+            "model": args.model,
+            "max_tokens": args.max_tokens,
+            "run.benchmark": "gsm8k",
+            "run.data": args.data,
+            "run.limit": args.questions,
+            "run.methods": ["econ"],
+            "econ.bne_rounds": 1,
+        },
+    )
     await run_methods(cfg, out, show_progress=True)
     return out
 

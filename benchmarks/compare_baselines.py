@@ -13,10 +13,9 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from econ.config import load_config
 from econ.evaluate import run_methods
 from econ.report import markdown_table
-from econ.runs import CONFIG, new_run_dir
+from econ.runs import open_run
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test-first300.jsonl"
 
@@ -31,23 +30,17 @@ def main() -> None:
     ap.add_argument("--out", default="runs/compare_baselines")
     args = ap.parse_args()
 
-    out = Path(args.out)
-    if (out / CONFIG).exists():
-        cfg = load_config(out / CONFIG)
-        print(f"resuming {out}")
-    else:
-        cfg = load_config(
-            None,
-            {
-                "model": args.model,
-                "max_tokens": args.max_tokens,
-                "run.benchmark": "gsm8k",
-                "run.data": args.data,
-                "run.limit": args.limit,
-                "run.methods": args.methods.split(","),
-            },
-        )
-        out = new_run_dir(str(out), cfg)
+    cfg, out = open_run(
+        args.out,
+        {
+            "model": args.model,
+            "max_tokens": args.max_tokens,
+            "run.benchmark": "gsm8k",
+            "run.data": args.data,
+            "run.limit": args.limit,
+            "run.methods": args.methods.split(","),
+        },
+    )
     summary = asyncio.run(run_methods(cfg, out, show_progress=True))
     print(f"\n{cfg.run.limit} GSM8K questions, model {cfg.model}, max_tokens {cfg.max_tokens}\n")
     print(markdown_table(summary))

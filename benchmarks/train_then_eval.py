@@ -18,20 +18,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from econ.config import load_config
 from econ.evaluate import run_methods
 from econ.report import markdown_table
-from econ.runs import CONFIG, new_run_dir
+from econ.runs import open_run
 from econ.train import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
-
-
-def stage_config(out: Path, overrides: dict):
-    if (out / CONFIG).exists():
-        return load_config(out / CONFIG), out
-    cfg = load_config(None, overrides)
-    return cfg, new_run_dir(str(out), cfg)
 
 
 async def main() -> None:
@@ -52,7 +44,7 @@ async def main() -> None:
     out = Path(args.out)
     common = {"model": args.model, "max_tokens": args.max_tokens, "run.benchmark": "gsm8k"}
 
-    cfg, train_dir = stage_config(
+    cfg, train_dir = open_run(
         out / "train",
         {
             **common,
@@ -64,13 +56,14 @@ async def main() -> None:
             "train.learner.updates_per_episode": args.updates_per_episode,
             "train.early_stop.enabled": False if args.no_early_stop else None,
         },
+        split="train",
     )
     report = await train(cfg, train_dir, show_progress=True)
     print(json.dumps(report, indent=1))
 
     evals = {}
     for name, ckpt in (("untrained", None), ("trained", str(train_dir / "checkpoint"))):
-        cfg, eval_dir = stage_config(
+        cfg, eval_dir = open_run(
             out / f"eval-{name}",
             {
                 **common,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from econ.runs import append_record, has_key, read_records, rewrite_records
+from econ.runs import CONFIG, append_record, has_key, open_run, read_records, rewrite_records
 
 ROWS = [{"id": "q1", "method": "cot", "error": None}, {"id": "q2", "method": "cot", "error": None}]
 TORN = b'{"id": "q3", "meth'
@@ -53,3 +53,14 @@ def test_a_record_has_a_key_only_with_string_id_and_method_and_an_integer_epoch(
     assert not has_key({"id": 1, "method": "cot"})
     assert not has_key({"id": "q", "method": "cot", "epoch": True})
     assert not has_key({"id": "q", "method": "cot", "epoch": "0"})
+
+
+def test_open_run_creates_a_run_then_continues_it_with_its_saved_config(tmp_path):
+    out = tmp_path / "run"
+    cfg, path = open_run(out, {"max_tokens": 77, "run.benchmark": "demo", "run.limit": 2})
+    assert path == out and (out / CONFIG).is_file() and cfg.max_tokens == 77
+    # started again with other overrides: the saved run wins, nothing is rewritten
+    saved = (out / CONFIG).read_text()
+    again, path = open_run(out, {"max_tokens": 5})
+    assert path == out and again.max_tokens == 77 and again.run.limit == 2
+    assert (out / CONFIG).read_text() == saved

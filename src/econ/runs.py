@@ -76,6 +76,21 @@ def new_run_dir(
     return path
 
 
+def open_run(
+    out: str | Path, overrides: Mapping[str, Any], split: str = "test"
+) -> tuple[RunConfig, Path]:
+    """The run in `out` with its saved config, to continue it; else a new run there with the
+    defaults plus `overrides` (dotted keys, as `load_config` takes them). For scripts that
+    resume by being started again."""
+    from econ.config import load_config
+
+    out = Path(out)
+    if (out / CONFIG).exists():
+        return load_config(out / CONFIG), out
+    cfg = load_config(None, dict(overrides))
+    return cfg, new_run_dir(str(out), cfg, split)
+
+
 def provenance(cfg: RunConfig, split: str = "test", data: RunData | None = None) -> dict[str, Any]:
     """What produced a run's records, for config.yaml: package and library versions, the
     working directory's git commit (None outside a repository or without git), the identity
