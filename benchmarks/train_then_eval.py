@@ -32,6 +32,7 @@ async def main() -> None:
     ap.add_argument("--test", type=int, default=50)
     ap.add_argument("--model", default="local:qwen2.5-coder-0.5b")
     ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--data", default=str(DATA), help="holds train.jsonl, test-first300.jsonl")
     ap.add_argument("--out", default="runs/train_then_eval")
     ap.add_argument("--batch-size", type=int, help="learner minibatch (default 16)")
     ap.add_argument(
@@ -48,7 +49,7 @@ async def main() -> None:
         out / "train",
         {
             **common,
-            "run.data": str(DATA / "train.jsonl"),
+            "run.data": str(Path(args.data) / "train.jsonl"),
             "run.limit": args.episodes + 8,
             "run.methods": ["econ"],
             "train.episodes": args.episodes,
@@ -67,7 +68,7 @@ async def main() -> None:
             out / f"eval-{name}",
             {
                 **common,
-                "run.data": str(DATA / "test-first300.jsonl"),
+                "run.data": str(Path(args.data) / "test-first300.jsonl"),
                 "run.limit": args.test,
                 "run.methods": ["econ"],
                 "econ.checkpoint": ckpt,
