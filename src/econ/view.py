@@ -170,14 +170,11 @@ def _normalized(record: dict, answer_type: Any = None) -> str | None:
     prediction = record.get("prediction")
     if prediction is None:
         return None
-    name = str(record.get("benchmark"))
-    try:
-        bench = get_benchmark(name)
-    except UserError:  # a benchmark of your own: its answer type is in the run's config
-        try:
-            bench = get_benchmark(name, answer_type if isinstance(answer_type, str) else None)
-        except UserError:  # no (valid) answer type, or a name this version refuses
-            return str(prediction).strip()
+    answer_type = answer_type if isinstance(answer_type, str) else None
+    try:  # a built-in benchmark, or one of your own with the config's answer type
+        bench = get_benchmark(str(record.get("benchmark")), answer_type)
+    except UserError:  # no (valid) answer type, or a name this version refuses
+        return str(prediction).strip()
     return bench.normalize(str(prediction))
 
 
