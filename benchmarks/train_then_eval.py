@@ -7,8 +7,10 @@ and trained ECON on the same test questions with the same model.
     python benchmarks/train_then_eval.py --no-early-stop                   # all --episodes
 
 Prints the training report (learned actions per agent, the epsilon-gap curve, commitment
-accuracy while training) and a side-by-side table of untrained vs trained ECON. Both stages
-resume if run again with the same --out.
+accuracy while training), a side-by-side table of untrained vs trained ECON and the paired
+McNemar exact test between them (both evaluations use the same questions and seeds, so they
+pair question by question). `--json PATH` also writes the figures as one JSON object. Both
+stages resume if run again with the same --out; a finished run only prints.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import json
 from pathlib import Path
 
 from econ.evaluate import run_methods
-from econ.report import markdown_table
-from econ.runs import open_run
+from econ.report import markdown_table, paired_markdown, paired_stats
+from econ.runs import RECORDS, latest_records, open_run, read_records
 from econ.train import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
@@ -41,6 +43,7 @@ async def main() -> None:
     ap.add_argument(
         "--no-early-stop", action="store_true", help="train all --episodes even if the gap is small"
     )
+    ap.add_argument("--json", help="also write the training report, table and paired test here")
     args = ap.parse_args()
     out = Path(args.out)
     common = {"model": args.model, "max_tokens": args.max_tokens, "run.benchmark": "gsm8k"}
@@ -62,7 +65,7 @@ async def main() -> None:
     report = await train(cfg, train_dir, show_progress=True)
     print(json.dumps(report, indent=1))
 
-    evals = {}
+    evals, records = {}, []
     for name, ckpt in (("untrained", None), ("trained", str(train_dir / "checkpoint"))):
         cfg, eval_dir = open_run(
             out / f"eval-{name}",
@@ -75,8 +78,15 @@ async def main() -> None:
             },
         )
         evals[name] = (await run_methods(cfg, eval_dir, show_progress=True))["econ"]
+        rows = latest_records(read_records(eval_dir / RECORDS, repair=False))
+        records += [{**r, "method": name} for r in rows]
+    paired = paired_stats(records, list(evals))
     print(f"\nECON on the first {args.test} GSM8K test questions, model {args.model}:\n")
     print(markdown_table(evals))
+    print("\n" + paired_markdown(paired, epochs=1))
+    if args.json:
+        result = {"train": report, "eval": evals, "paired": paired[0]}
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
