@@ -20,6 +20,7 @@ slope whose mean is not clearly larger than the null sd.
     python benchmarks/learner_sim.py --json
     python benchmarks/learner_sim.py --table docs/action_sweep_0.5b.json --json
     python benchmarks/learner_sim.py --set critic_weight_decay=0 --set updates_per_episode=1
+    python benchmarks/learner_sim.py --set actor_gate_t=0          # the actor without its gate
 """
 
 from __future__ import annotations

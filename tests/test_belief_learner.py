@@ -88,16 +88,41 @@ def test_executors_that_did_not_act_get_no_critic_target():
 
 
 def test_updates_train_every_parameter():
+    """Gate off: every parameter trains. Gate on: the stored actions are all the same, so no
+    slope has evidence and exactly the action heads get no gradient."""
     cfg = SMALL
-    agents = EconAgents(cfg)
-    learner = Learner(agents, LearnerConfig(batch_size=4), RewardWeights())
-    g = torch.Generator().manual_seed(1)
-    learner.store([_transition(cfg, g) for _ in range(4)])
-    learner.update()
-    # the last actor layer starts at zero, so its inputs' layer only gets gradient from step 2
-    learner.update()
-    no_grad = [k for k, p in agents.named_parameters() if p.grad is None or not p.grad.any()]
-    assert no_grad == []
+    for gate in (0.0, 2.0):
+        agents = EconAgents(cfg)
+        learner = Learner(agents, LearnerConfig(batch_size=4, actor_gate_t=gate), RewardWeights())
+        g = torch.Generator().manual_seed(1)
+        learner.store([_transition(cfg, g) for _ in range(4)])
+        learner.update()
+        # the last actor layer starts at zero, so its inputs' layer gets gradient from step 2
+        learner.update()
+        no_grad = [k for k, p in agents.named_parameters() if p.grad is None or not p.grad.any()]
+        actor = [k for k, p in agents.named_parameters() if k.startswith("actor_")]
+        assert no_grad == ([] if gate == 0.0 else actor), gate
+
+
+def test_action_evidence_is_the_t_statistic_of_the_reward_slope():
+    """A reward that falls with executor 0's temperature gives a large negative t, executor 1's
+    reward ignores its action (small t), and rounds an executor did not act in do not count."""
+    g = torch.Generator().manual_seed(4)
+    learner = Learner(EconAgents(SMALL), LearnerConfig(buffer_size=300), RewardWeights())
+    for _ in range(300):
+        actions = torch.stack([0.1 + 1.1 * torch.rand(3, generator=g), torch.full((3,), 0.75)], 1)
+        noise = 0.1 * torch.randn(3, generator=g)
+        rewards = torch.stack([1.0 - 0.5 * actions[0, 0], torch.tensor(0.5), 9 * actions[2, 0]])
+        learner.store([_transition(SMALL, g, actions=actions, rewards=rewards + noise,
+                                   acted=torch.tensor([1.0, 1.0, 0.0]))])  # fmt: skip
+    t = learner.buffer.action_evidence()
+    assert t.shape == (3, 2)
+    assert t[0, 0] < -20 and abs(t[1, 0]) < 3.5, t
+    assert t[:, 1].eq(0).all()  # top_p never varied: no evidence either way
+    assert t[2].eq(0).all()  # executor 2 never acted: its strong slope does not count
+    gate = Learner(EconAgents(SMALL), LearnerConfig(), RewardWeights())
+    gate.buffer = learner.buffer
+    assert gate.actor_gate().tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
 
 
 def test_actor_term_reaches_only_the_action_heads():

@@ -19,6 +19,14 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
 - L_actor = -sum_i Q_i(b_i, mu_i(b_i)) trains the action heads through a *frozen* critic: its
   weights enter as constants and the belief is detached, so the actor can only raise Q by
   changing the action, not by editing the critic or the belief state.
+  The actor is *gated*: a control of agent i moves only while the replay buffer shows a
+  reward slope on it, i.e. the t-statistic of the least-squares slope of r_i on that control
+  (`ReplayBuffer.action_evidence`) exceeds `actor_gate_t` in size. The value is unchanged,
+  only the gradient is masked. Ungated, the actor stepped along whatever slope the critic's
+  noise suggested and integrated it like a random walk: with the reward ignoring the action,
+  actions drifted 0.30 in 270 simulated episodes and 0.46 in 1000 (learner_sim, seed 0).
+  The threshold is 3, not 2, because the gate is looked at on every update, thousands of
+  looks per run: at 2 it opened on noise in one of three seeds (null drift 0.33).
 - L_bound = sum (|z| - actor_bound)_+^2 on the action head's pre-sigmoid output z keeps the policy
   off the range ends: a saturated sigmoid has no gradient, so an actor pushed there by one noisy
   critic slope never comes back (measured: agents stuck at a random range end).
@@ -78,6 +86,9 @@ class LearnerConfig(BaseModel):
     lambda_b: float = Field(0.1, ge=0)
     critic_weight_decay: float = Field(1.0, ge=0, description="decoupled (AdamW)")
     actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
+    actor_gate_t: float = Field(
+        3.0, ge=0, description="move a control only where |t| of its reward slope exceeds this"
+    )
     noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
     noise_std_final: float = Field(0.1, ge=0)
     noise_decay_episodes: int = Field(200, ge=1)
@@ -211,7 +222,9 @@ class Learner:
         mix = ((q - q_tot.detach().unsqueeze(1)).pow(2) * batch.acted).sum(dim=1).mean()
         b_fixed = b.detach()
         z = agents.pre_squash(b_fixed)
-        actor = -agents.q_values(b_fixed, torch.sigmoid(z), frozen=True).sum(dim=1).mean()
+        gate = self.actor_gate()  # [N, A]: 1 where the data supports moving that control
+        z_gated = z.detach() + gate * (z - z.detach())  # same value, gradient only where gated
+        actor = -agents.q_values(b_fixed, torch.sigmoid(z_gated), frozen=True).sum(dim=1).mean()
         bound = F.relu(z.abs() - cfg.actor_bound).pow(2).sum(dim=(1, 2)).mean()
         pred_others, commit_logit = agents.belief_predictions(b)
         others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
@@ -254,6 +267,15 @@ class Learner:
             "actor_grad_norm", "q_mean",
         )
         return dict(zip(names, values.detach().tolist(), strict=True))
+
+    def actor_gate(self) -> Tensor:
+        """[N, A]: 1.0 for the controls whose reward slope in the replay buffer has a
+        t-statistic above `actor_gate_t` in size, else 0.0 (all 1.0 when the gate is off)."""
+        n, a = self.agents.cfg.n_agents, self.agents.cfg.action_dim
+        if self.cfg.actor_gate_t <= 0:
+            return torch.ones(n, a, device=self.device)
+        t = self.buffer.action_evidence().to(self.device)
+        return (t.abs() > self.cfg.actor_gate_t).float()
 
     # --- equilibrium ------------------------------------------------------------------------
 
