@@ -7,7 +7,10 @@ and trained ECON on the same test questions with the same model.
     python benchmarks/train_then_eval.py --no-early-stop                   # all --episodes
 
 Prints the training report (learned actions per agent, the epsilon-gap curve, commitment
-accuracy while training), a side-by-side table of untrained vs trained ECON and the paired
+accuracy while training), `evidence`: the t-statistic of the least-squares slope of each
+executor's reward on each of its sampled controls over all training episodes (what the actor
+gate reads, |t| > 3 to move; here over the whole run, not the last `buffer_size` episodes),
+a side-by-side table of untrained vs trained ECON and the paired
 McNemar exact test between them (both evaluations use the same questions and seeds, so they
 pair question by question). `--json PATH` also writes the figures as one JSON object. Both
 stages resume if run again with the same --out; a finished run only prints.
@@ -20,12 +23,28 @@ import asyncio
 import json
 from pathlib import Path
 
+import torch
+
+from econ.belief.buffer import slope_t
+from econ.episodes import EPISODES
 from econ.evaluate import run_methods
 from econ.report import markdown_table, paired_markdown, paired_stats
 from econ.runs import RECORDS, latest_records, open_run, read_records
 from econ.train import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
+
+
+def evidence(episodes_path: Path) -> dict[str, list[float]]:
+    """Per control, each executor's `slope_t` of reward on its own sampled value, all episodes."""
+    played = [e for e in read_records(episodes_path, repair=False) if e.get("actions")]
+    if len(played) < 3:
+        return {}
+    names = list(played[0]["actions"][0])
+    actions = torch.tensor([[[a[k] for k in names] for a in e["actions"]] for e in played])
+    rewards = torch.tensor([e["rewards"] for e in played])
+    t = slope_t(actions, rewards, torch.ones_like(rewards))
+    return {k: [round(v, 2) for v in t[:, j].tolist()] for j, k in enumerate(names)}
 
 
 async def main() -> None:
@@ -63,6 +82,7 @@ async def main() -> None:
         split="train",
     )
     report = await train(cfg, train_dir, show_progress=True)
+    report["evidence"] = evidence(train_dir / EPISODES)
     print(json.dumps(report, indent=1))
 
     evals, records = {}, []

@@ -102,25 +102,14 @@ class ReplayBuffer:
         return rewards.std().item() if rewards.numel() > 1 else 0.0
 
     def action_evidence(self) -> Tensor:
-        """[N, A] t-statistics of the least-squares slope of each executor's reward on each of
-        its own controls, over the stored rounds it acted in (0 where there is too little data
-        or no spread). How sure the data alone is that moving a control changes the reward; a
-        t-statistic does not depend on the controls' units."""
+        """[N, A] `slope_t` over the stored rounds: how sure the data alone is that moving a
+        control changes an executor's reward (zeros while fewer than 3 rounds are stored)."""
         if self._size < 3:
             return torch.zeros(self._data["actions"].shape[1:]) if self._data else torch.zeros(0)
-        x = self._data["actions"][: self._size]  # [S, N, A]
-        r = self._data["rewards"][: self._size].unsqueeze(-1)  # [S, N, 1]
-        w = self._data["acted"][: self._size].unsqueeze(-1)  # [S, N, 1]
-        n = w.sum(dim=0)  # [N, 1]
-        x_mean = (w * x).sum(dim=0) / n.clamp_min(1)
-        r_mean = (w * r).sum(dim=0) / n.clamp_min(1)
-        dx, dr = x - x_mean, r - r_mean
-        sxx = (w * dx * dx).sum(dim=0)
-        slope = (w * dx * dr).sum(dim=0) / sxx.clamp_min(1e-12)
-        residual = (w * (dr - slope * dx).pow(2)).sum(dim=0) / (n - 2).clamp_min(1)
-        se = (residual / sxx.clamp_min(1e-12)).sqrt()
-        ok = (n > 2) & (sxx > 1e-12) & (se > 0)
-        return torch.where(ok, slope / se.clamp_min(1e-12), torch.zeros_like(slope))
+        rows = slice(0, self._size)
+        return slope_t(
+            self._data["actions"][rows], self._data["rewards"][rows], self._data["acted"][rows]
+        )
 
     def state_dict(self) -> tuple[dict[str, Tensor], dict[str, int]]:
         """(tensors, metadata): the filled rows, the sampling RNG state, capacity and position."""
@@ -145,3 +134,21 @@ class ReplayBuffer:
                 self._data[k][:size] = tensors[k]
         self.generator.set_state(tensors["rng"])
         self._size, self._pos = size, meta["pos"]
+
+
+def slope_t(actions: Tensor, rewards: Tensor, acted: Tensor) -> Tensor:
+    """t-statistics [N, A] of the least-squares slope of each executor's reward on each of its
+    own controls, over the rounds it acted in (actions [S, N, A], rewards and acted [S, N]);
+    0 where there are under 3 such rounds or the control never varied. A t-statistic does not
+    depend on the controls' units, so real and normalised actions give the same values."""
+    x, r, w = actions, rewards.unsqueeze(-1), acted.unsqueeze(-1)
+    n = w.sum(dim=0)  # [N, 1]
+    x_mean = (w * x).sum(dim=0) / n.clamp_min(1)
+    r_mean = (w * r).sum(dim=0) / n.clamp_min(1)
+    dx, dr = x - x_mean, r - r_mean
+    sxx = (w * dx * dx).sum(dim=0)
+    slope = (w * dx * dr).sum(dim=0) / sxx.clamp_min(1e-12)
+    residual = (w * (dr - slope * dx).pow(2)).sum(dim=0) / (n - 2).clamp_min(1)
+    se = (residual / sxx.clamp_min(1e-12)).sqrt()
+    ok = (n > 2) & (sxx > 1e-12) & (se > 0)
+    return torch.where(ok, slope / se.clamp_min(1e-12), torch.zeros_like(slope))
