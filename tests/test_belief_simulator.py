@@ -82,9 +82,9 @@ def test_simulated_questions_look_like_sentence_embeddings():
     assert 0.3 < off_diagonal.mean() < 0.45  # GSM8K questions: 0.37
 
 
-def _run(table: AccuracyTable, episodes: int, seed: int = 0, early_stop=None):
+def _run(table: AccuracyTable, episodes: int, seed: int = 0, early_stop=None, **learner):
     agents = EconAgents(BeliefConfig(controls=TEMPERATURE), seed=seed)
-    learner = Learner(agents, LearnerConfig(), RewardWeights(), seed=seed)
+    learner = Learner(agents, LearnerConfig(**learner), RewardWeights(), seed=seed)
     executors = FakeExecutors(table, TEMPERATURE, seed=seed)
     report = simulate(executors, learner, episodes, heldout=16, early_stop=early_stop)
     return executors, learner, report
@@ -110,10 +110,7 @@ def test_actions_stay_put_when_the_reward_ignores_them():
 
 def test_without_the_gate_the_actor_follows_noise():
     """The same null run with the gate off moves further: the gate is what holds it."""
-    agents = EconAgents(BeliefConfig(controls=TEMPERATURE), seed=0)
-    learner = Learner(agents, LearnerConfig(actor_gate_t=0.0), RewardWeights(), seed=0)
-    executors = FakeExecutors(AccuracyTable.flat(0.2), TEMPERATURE, seed=0)
-    ungated = simulate(executors, learner, 150, heldout=16)
+    _, _, ungated = _run(AccuracyTable.flat(0.2), 150, actor_gate_t=0.0)
     _, _, gated = _run(AccuracyTable.flat(0.2), 150)
     assert ungated.max_move > 2 * gated.max_move, (ungated.max_move, gated.max_move)
 

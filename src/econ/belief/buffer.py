@@ -103,9 +103,10 @@ class ReplayBuffer:
 
     def action_evidence(self) -> Tensor:
         """[N, A] `slope_t` over the stored rounds: how sure the data alone is that moving a
-        control changes an executor's reward (zeros while fewer than 3 rounds are stored)."""
-        if self._size < 3:
-            return torch.zeros(self._data["actions"].shape[1:]) if self._data else torch.zeros(0)
+        control changes an executor's reward (zeros while fewer than 3 rounds are stored; an
+        empty tensor before the first, when N and A are not known yet)."""
+        if not self._data:
+            return torch.zeros(0)
         rows = slice(0, self._size)
         return slope_t(
             self._data["actions"][rows], self._data["rewards"][rows], self._data["acted"][rows]
