@@ -108,7 +108,7 @@ def grade(args) -> dict:
     paired McNemar exact test against the best cell on the questions both answered."""
     from scipy.stats import binomtest
 
-    from econ.report import wilson_interval
+    from econ.stats import wilson_interval
 
     bench = get_benchmark("gsm8k")
     rows = [

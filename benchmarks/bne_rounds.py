@@ -25,8 +25,8 @@ from scipy.stats import binomtest
 
 from econ.config import load_config
 from econ.evaluate import run_methods
-from econ.report import wilson_interval
 from econ.runs import CONFIG, RECORDS, latest_records, open_run, read_records
+from econ.stats import wilson_interval
 from econ.tasks import get_benchmark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test-first300.jsonl"

@@ -28,8 +28,9 @@ import torch
 from econ.belief.buffer import slope_t
 from econ.episodes import EPISODES
 from econ.evaluate import run_methods
-from econ.report import markdown_table, paired_markdown, paired_stats
+from econ.report import markdown_table, paired_markdown
 from econ.runs import RECORDS, latest_records, open_run, read_records
+from econ.stats import paired_stats
 from econ.train import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"

@@ -11,8 +11,8 @@ from econ.config import load_config
 from econ.evaluate import EvalRecord, run_methods, solve_one
 from econ.methods.registry import build_method
 from econ.plots import rolling_mean
-from econ.report import wilson_interval
 from econ.runs import RECORDS, latest_records, new_run_dir, read_records
+from econ.stats import wilson_interval
 from econ.tasks import get_benchmark, load_questions
 
 

@@ -18,6 +18,18 @@ GSM = get_benchmark("gsm8k")
 Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
 
 
+# The paper's protocol: a commitment call on every question, whose explicit answer always
+# wins, stated after its reasons at the run's token cap; a cut strategy trimmed. The tests of
+# that path pin it; the defaults (the measured protocol) have tests of their own below.
+PAPER = dict(
+    skip_unanimous=False,
+    override="always",
+    strategy_when_cut="trim",
+    commit_format="reason-first",
+    commit_max_tokens=None,
+)
+
+
 @pytest.fixture(scope="module")
 def embedder():
     return Embedder()
@@ -62,7 +74,7 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
     coord = coordinator()
     execs = [executor(i, a) for i, a in enumerate(["7", "7", "6"])]
     acts = [[0.2, 0.6], [0.7, 0.8], [1.1, 0.95]]
-    system = EconSystem(coord, execs, FixedAgents(acts), embedder=embedder)
+    system = EconSystem(coord, execs, FixedAgents(acts), embedder=embedder, **PAPER)
     result = asyncio.run(system.solve(Q, GSM))
 
     assert result.answer == "7"
@@ -96,7 +108,12 @@ def test_nine_executors_in_groups_of_three_keep_prompts_bounded(embedder):
     coord = coordinator()
     execs = [executor(i, str(7 + (i % 4 == 0))) for i in range(9)]
     system = EconSystem(
-        coord, execs, EconAgents(BeliefConfig(n_agents=9)), embedder=embedder, group_size=3
+        coord,
+        execs,
+        EconAgents(BeliefConfig(n_agents=9)),
+        embedder=embedder,
+        group_size=3,
+        **PAPER,
     )
     result = asyncio.run(system.solve(Q, GSM))
     roles = [c["role"] for c in result.trace]
@@ -122,7 +139,12 @@ def test_stage_two_revises_dissenters_and_stops_when_commitment_repeats(embedder
 
     execs = [executor(0), executor(1), ScriptedLLM(dissenter, name="exec2")]
     system = EconSystem(
-        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, bne_rounds=3
+        coord,
+        execs,
+        EconAgents(BeliefConfig(n_agents=3)),
+        embedder=embedder,
+        bne_rounds=3,
+        **PAPER,
     )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.rounds == 1
@@ -164,11 +186,24 @@ def test_cut_strategy_is_trimmed_at_its_last_sentence_without_a_retry(embedder):
 
     coord = ScriptedLLM(reply, name="coord")
     system = EconSystem(
-        coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
+        coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder, **PAPER
     )
     result = asyncio.run(system.solve(Q, GSM))
     assert [c["role"] for c in result.trace].count("strategy") == 1
     assert result.strategy == "First count the apples Tom has."
+    assert "First count the apples Tom has." in last_user(result.trace[1]["messages"])
+
+    dropping = EconSystem(
+        coord,
+        [executor(0)],
+        EconAgents(BeliefConfig(n_agents=1)),
+        embedder=embedder,
+        strategy_when_cut="drop",
+    )
+    result = asyncio.run(dropping.solve(Q, GSM))
+    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert result.strategy == ""
+    assert "coordinator suggests" not in last_user(result.trace[1]["messages"])
 
 
 def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder):
@@ -177,7 +212,9 @@ def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder
         reask="\\boxed{4.5}",
     )
     execs = [executor(i, "4.5") for i in range(3)]
-    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, **PAPER
+    )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "4.5" and result.decided_by == "reask"
     assert result.usage.calls == 1 + 3 + 2
@@ -187,7 +224,9 @@ def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder
 def test_failed_reask_falls_back_to_the_executors_majority(embedder):
     coord = coordinator(commit="Solution 3 looks best.", reask="I would go with Solution 3.")
     execs = [executor(0, "7"), executor(1, "7"), executor(2, "3")]
-    system = EconSystem(coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder)
+    system = EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, **PAPER
+    )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "7" and result.decided_by == "majority"
     assert result.to_json()["decided_by"] == "majority"
@@ -247,7 +286,12 @@ def test_no_strategy_ablation(embedder):
     coord = coordinator()
     execs = [executor(i) for i in range(3)]
     system = EconSystem(
-        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, use_strategy=False
+        coord,
+        execs,
+        EconAgents(BeliefConfig(n_agents=3)),
+        embedder=embedder,
+        use_strategy=False,
+        **PAPER,
     )
     result = asyncio.run(system.solve(Q, GSM))
     assert result.strategy == "" and result.usage.calls == 4
@@ -290,7 +334,11 @@ def test_heterogeneous_team_is_accounted_per_model(embedder):
     small = [executor(i) for i in range(2)]
     big = ScriptedLLM(lambda m, p: "BIG thinks \\boxed{7}", name="big")
     system = EconSystem(
-        coordinator(), [*small, big], EconAgents(BeliefConfig(n_agents=3)), embedder=embedder
+        coordinator(),
+        [*small, big],
+        EconAgents(BeliefConfig(n_agents=3)),
+        embedder=embedder,
+        **PAPER,
     )
     result = asyncio.run(system.solve(Q, GSM))
     per_model = result.usage.per_model
@@ -336,3 +384,111 @@ def test_cut_strategy_keeps_whole_sentences_not_list_numbers(cut, kept):
     from econ.methods.econ.prompts import trim_to_sentence
 
     assert trim_to_sentence(cut) == kept
+
+
+# ---- the default protocol: pay for a commitment only where the executors leave it open ----
+
+
+def _team(answers, commit, embedder, **rules):
+    coord = coordinator(commit=commit)
+    execs = [executor(i, a) for i, a in enumerate(answers)]
+    n = len(answers)
+    return coord, EconSystem(
+        coord, execs, EconAgents(BeliefConfig(n_agents=n)), embedder=embedder, **rules
+    )
+
+
+def test_unanimous_executors_commit_without_a_commitment_call(embedder):
+    coord, system = _team(["7", "7", "7"], "\\boxed{9}", embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "7" and result.decided_by == "unanimous"
+    assert [c["role"] for c in result.trace] == ["strategy"] + ["executor"] * 3
+    assert len(coord.calls) == 1  # the strategy only
+
+    coord, paying = _team(
+        ["7", "7", "7"], "\\boxed{9}", embedder, skip_unanimous=False, override="always"
+    )
+    result = asyncio.run(paying.solve(Q, GSM))
+    assert (result.answer, result.decided_by) == ("9", "commitment")
+    assert len(coord.calls) == 2
+
+
+def test_a_strict_majority_decides_without_a_call_under_override_never(embedder):
+    coord, system = _team(["7", "7", "3"], "\\boxed{3}", embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "7" and result.decided_by == "vote"
+    assert len(coord.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "commit", "answer", "decided_by"),
+    [
+        ("always", "\\boxed{9}", "9", "commitment"),  # the paper: the coordinator wins
+        ("among", "\\boxed{9}", "7", "vote"),  # a new answer cannot overrule the majority
+        ("among", "\\boxed{3}", "3", "commitment"),  # siding with the minority can
+        ("never", "\\boxed{3}", "7", "vote"),
+    ],
+)
+def test_override_rules_against_a_strict_majority(embedder, override, commit, answer, decided_by):
+    coord, system = _team(["7", "7", "3"], commit, embedder, override=override)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert (result.answer, result.decided_by) == (answer, decided_by)
+    assert len(coord.calls) == (1 if override == "never" else 2)
+
+
+def test_a_split_is_decided_by_a_short_answer_first_commitment(embedder):
+    coord, system = _team(["7", "6", "5"], "\\boxed{6} Solution 2 adds both amounts.", embedder)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert result.answer == "6" and result.decided_by == "commitment"
+    (commit,) = [c for c in result.trace if c["role"] == "coordinator"]
+    assert commit["max_tokens"] == 96
+    prompt = last_user(commit["messages"])
+    assert "Start your reply with that final answer alone inside \\boxed{}" in prompt
+
+
+def test_the_coordinator_reads_each_response_condensed_to_its_conclusion(embedder):
+    from econ.methods.econ.prompts import condense
+
+    long = "OPENING " + "step " * 400 + "so the total is \\boxed{7}"
+    shown = condense(long, 600)
+    assert len(shown) <= 610 and shown.startswith("[...] ") and shown.endswith("\\boxed{7}")
+    assert "OPENING" not in shown
+    assert condense("short \\boxed{7}", 600) == "short \\boxed{7}"
+
+
+@pytest.mark.parametrize("override", ["always", "among", "never"])
+@pytest.mark.parametrize(
+    ("answers", "commit"),
+    [
+        (["7", "7", "7"], "\\boxed{9}"),
+        (["7", "7", "3"], "\\boxed{3}"),
+        (["7", "7", "3"], "\\boxed{9}"),
+        (["7", "6", "5"], "\\boxed{6} because"),
+        (["7", "6", "5"], "Solution 2 is right."),  # no answer: re-ask, then the majority
+    ],
+)
+def test_replay_decides_as_the_live_run_did(embedder, override, answers, commit):
+    from econ.config import EconConfig
+    from econ.methods.econ import Econ
+
+    _, system = _team(answers, commit, embedder, override=override)
+    result = asyncio.run(system.solve(Q, GSM))
+    replayed = Econ.replay(result.trace, GSM, EconConfig(override=override))
+    assert replayed.prediction == result.answer
+    assert replayed.details["decided_by"] == result.decided_by
+
+
+@pytest.mark.parametrize(
+    ("cut", "kept"),
+    [
+        ("Count the eggs. Then subtract the ones she ea", "Count the eggs."),
+        ("Steps:\n1. Count eggs.\n2. Subtract the eaten.\n3. Subtract the number", ""),
+        ("Find it. We follow:\n\n1. Determine the distance.\n2. Calculate by", "Find it."),
+        ("It costs 6.5 dollars. Then add 2. Then the rest of", "It costs 6.5 dollars. Then add 2."),
+        ("no full sentence at all here and cut mid wo", ""),
+    ],
+)
+def test_a_cut_plan_keeps_only_what_is_whole(cut, kept):
+    from econ.methods.econ.prompts import trim_plan
+
+    assert trim_plan(cut) == kept

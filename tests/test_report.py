@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from econ.report import (
-    clustered_interval,
-    paired_stats,
-    summarize,
-    wilson_interval,
-    write_report,
-)
+from econ.report import write_report
+from econ.stats import clustered_interval, paired_stats, summarize, wilson_interval
 
 
 def rec(method: str, qid: str, correct: bool, epoch: int | None = None, **details) -> dict:

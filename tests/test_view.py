@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from econ.cli import app
+from econ.compute import build_report
 from econ.methods.base import ANSWER_FORMAT
 from econ.methods.econ import prompts as P
-from econ.report import paired_stats, summarize
 from econ.tasks import get_benchmark
 
 INJECTION = "</script><b>x</b>"
@@ -195,7 +195,7 @@ def make_compare_run(run: Path) -> list[dict]:
     records = compare_records()
     (run / "config.yaml").write_text(config_yaml(METHODS))
     write_jsonl(run / "records.jsonl", records)
-    report = {"methods": summarize(records, METHODS), "paired": paired_stats(records, METHODS)}
+    report = build_report(records, METHODS, get_benchmark("gsm8k"))
     (run / "summary.json").write_text(json.dumps(report))
     (run / "accuracy_vs_tokens.png").write_bytes(PNG)
     return records
@@ -387,6 +387,12 @@ def test_page_renders_in_chromium(tmp_path):
     assert [tr.find_all("td")[0].text() for tr in summary] == METHODS
     assert "50.0%" in summary[0].text()  # cot: q1 right, q2 wrong
     assert len(tree.find_all("img")) == 1
+    curve = tree.find("table", id="curve-table").find("tbody").find_all("tr")
+    assert [tr.find_all("td")[1].text() for tr in curve] == ["1", "2", "3"]  # SC@k, k <= 3
+    (replay,) = tree.find("table", id="replay-table").find("tbody").find_all("tr")
+    assert replay.find_all("td")[0].text() == "econ"
+    verdicts = tree.find("ul", id="matched-list").find_all("li")
+    assert any(li.text().startswith("econ ") and "@" in li.text() for li in verdicts)
 
     panel = tree.find("aside", id="panel")
     assert "hidden" not in panel.attrs

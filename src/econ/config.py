@@ -29,8 +29,12 @@ class Strict(BaseModel):
 
 
 class SelfConsistencyConfig(Strict):
+    # Samples per question; the summary also scores voting over the first k of them, every k.
     samples: int = Field(3, ge=1)
     temperature: float = Field(0.7, ge=0.0)
+    # self_consistency-matched-t's temperature; None: what ECON's untrained executors sample
+    # at, the middle of econ.controls' temperature range.
+    matched_temperature: float | None = Field(None, ge=0.0)
 
 
 class DebateConfig(Strict):
@@ -48,6 +52,21 @@ class EconConfig(Strict):
     group_size: int = Field(3, ge=1)
     bne_rounds: int = Field(0, ge=0)
     strategy_max_tokens: int = Field(50, ge=8)
+    # A strategy cut off by its token cap: "trim" it to its full sentences before any numbered
+    # list it had begun (a plan cut after step 1 steers executors to step 1's quantity), or
+    # "drop" it (the executors get none).
+    strategy_when_cut: Literal["drop", "trim"] = "trim"
+    # Commit to a unanimous answer without a commitment call (decided_by "unanimous").
+    skip_unanimous: bool = True
+    # When the commitment may overrule a strict majority of executors: always | among | never
+    # (econ.methods.econ.commit.Override); "never" makes no commitment call for it at all.
+    override: Literal["always", "among", "never"] = "never"
+    # The commitment's form: its boxed answer first ("answer-first") or after its reasons.
+    commit_format: Literal["answer-first", "reason-first"] = "answer-first"
+    # Token cap of a commitment call; None: the run's max_tokens.
+    commit_max_tokens: int | None = Field(96, ge=16)
+    # Characters of each executor's response the coordinator reads (its conclusion).
+    shown_chars: int = Field(600, ge=100)
     checkpoint: str | None = None
     # The executors' action space: the controls a belief network sets, in order, with ranges.
     controls: CheckedControls
@@ -172,6 +191,13 @@ class RunConfig(Strict):
 
     def executor_models(self) -> list[str]:
         return self.econ.executors or [self.model] * self.econ.n_executors
+
+    def executor_temperature(self) -> float:
+        """The temperature self_consistency-matched-t samples at (see SelfConsistencyConfig)."""
+        if self.self_consistency.matched_temperature is not None:
+            return self.self_consistency.matched_temperature
+        low, high = self.econ.controls.get("temperature", (0.0, 0.0))
+        return round((low + high) / 2, 3)
 
     def coordinator_model(self) -> str:
         return self.econ.coordinator or self.model

@@ -16,13 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from econ.compute import build_report
 from econ.config import EPOCH_SEED_STRIDE, RunConfig
 from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog, MakeLLM, Method, ModelUsage, gather_all
 from econ.methods.registry import build_method
-from econ.report import paired_stats, summarize, write_report
+from econ.report import write_report
 from econ.runs import RECORDS, append_record, load_run_records, progress_bar, record_key
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
@@ -190,7 +191,9 @@ async def run_methods(
         await aclose_all()
 
     records, _ = load_run_records(records_path, cfg, questions)
-    summary = summarize(records, names)
+    report = build_report(records, names, bench)
     title = f"{cfg.run.benchmark} ({len(questions)} questions)"
-    write_report(run_dir, summary, title, paired=paired_stats(records, names))
-    return summary
+    write_report(
+        run_dir, report["methods"], title, paired=report["paired"], compute=report.get("compute")
+    )
+    return report["methods"]

@@ -25,7 +25,10 @@ from econ.errors import UserError
 
 # The methods econ.methods.registry holds and the benchmarks econ.tasks has built in, in the
 # order help lists them.
-METHODS = ("cot", "self_consistency", "debate", "econ", "econ-vote", "econ-nostrategy")
+METHODS = (
+    "cot", "self_consistency", "self_consistency-matched-t", "debate", "econ", "econ-vote",
+    "econ-nostrategy",
+)  # fmt: skip
 BUILTIN_BENCHMARKS = "gsm8k, gsm-hard, svamp, math500, strategyqa or demo"
 DEFAULT_COMPARE = "cot,self_consistency,debate"
 Format = Literal["md", "json", "csv"]

@@ -9,20 +9,40 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def plot_accuracy_vs_tokens(summary: dict[str, dict], path: Path, title: str) -> None:
-    """One point per method: accuracy (with its interval) against total tokens per question."""
+def plot_accuracy_vs_tokens(
+    summary: dict[str, dict], path: Path, title: str, curves: dict[str, list[dict]] | None = None
+) -> None:
+    """One point per method: accuracy (with its interval) against total tokens per question;
+    a self-consistency method with a curve (SC@k for every k, `econ.compute`) is a line
+    instead, with its interval as a band, so a method above the line beats voting at its
+    price."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    curves = curves or {}
     fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curve in curves.items():
+        xs = [c["tokens_per_q"] for c in curve]
+        (line,) = ax.plot(xs, [c["accuracy"] for c in curve], "-", marker=".", label=name)
+        ax.fill_between(
+            xs, [c["ci95"][0] for c in curve], [c["ci95"][1] for c in curve],
+            color=line.get_color(), alpha=0.12,
+        )  # fmt: skip
+        for c in curve:
+            ax.annotate(f"k={c['k']}", (c["tokens_per_q"], c["accuracy"]), fontsize=7,
+                        textcoords="offset points", xytext=(2, -9))  # fmt: skip
     for name, s in summary.items():
+        if name in curves:
+            continue
         tokens = s["prompt_tokens_per_q"] + s["completion_tokens_per_q"]
         lo, hi = s["ci95"]
         acc = s["accuracy"]
         ax.errorbar(tokens, acc, yerr=[[acc - lo], [hi - acc]], fmt="o", capsize=4, label=name)
         ax.annotate(name, (tokens, acc), textcoords="offset points", xytext=(6, 4))
+    if curves:
+        ax.legend(fontsize=7, loc="lower right")
     ax.set_xlabel("tokens per question (prompt + completion)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.05, 1.05)

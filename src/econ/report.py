@@ -1,151 +1,18 @@
-"""From records to numbers a reader can trust: accuracy with a 95% interval, cost per question,
-and paired tests between methods that answered the same questions."""
+"""From a run's numbers to what a reader sees: summary.json, summary.md, the plot, the
+`--format` renderings and `econ solve`'s view. The statistics are `econ.stats`'; the derived
+rows that judge methods at matched compute are `econ.compute`'s."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import math
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from econ.plots import plot_accuracy_vs_tokens
 from econ.runs import SUMMARY
-
-SIGNIFICANCE = 0.05
-
-
-def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval: honest at small n and at 0% or 100%, unlike the normal one."""
-    if n == 0:
-        return (0.0, 0.0)
-    return _wilson(correct / n, n, z)
-
-
-def clustered_interval(scores: list[float], attempts: int, z: float = 1.96) -> tuple[float, float]:
-    """95% interval for mean accuracy when each question may have been answered in several epochs.
-
-    `scores` holds each question's fraction of correct epochs; `attempts` counts all answers.
-    Questions, not attempts, are the independent units: a question's epochs share its
-    difficulty, so counting n x K attempts as independent trials would make the interval too
-    narrow (Miller 2024, "Adding Error Bars to Evals"). This is the Wilson interval at the
-    effective sample size n_eff = p(1 - p) / v, v the variance of the mean of the scores
-    (Korn & Graubard 1998), capped at the attempts. Scores lie in [0, 1], so n_eff >= n; at
-    p = 0 or 1 there is no variance to go on and n_eff = n. With one epoch the scores are 0 or 1,
-    n_eff = n and this is `wilson_interval`, so intervals stay comparable across runs. Chosen
-    over a t-interval on the per-epoch accuracies, which measures only the seed-to-seed spread
-    on these same questions (and with 2-3 epochs has almost no degrees of freedom).
-    """
-    n = len(scores)
-    if n == 0:
-        return (0.0, 0.0)
-    p = sum(scores) / n
-    v = sum((x - p) ** 2 for x in scores) / (n * n)
-    if p in (0.0, 1.0):
-        n_eff = float(n)
-    elif v == 0.0:  # every question scored the same fraction: no between-question spread
-        n_eff = float(attempts)
-    else:
-        n_eff = min(float(attempts), p * (1 - p) / v)
-    return _wilson(p, n_eff, z)
-
-
-def _epoch(record: dict) -> int:
-    """Records of a run without epochs carry none: they are epoch 0."""
-    return int(record.get("epoch", 0))
-
-
-def summarize(records: list[dict], methods: list[str]) -> dict[str, dict]:
-    """Per-method stats over all recorded questions (errors count as wrong).
-
-    `n` counts questions and `epochs` the epochs seen. `accuracy` is the mean over questions of
-    each question's fraction of correct epochs, which is the mean of `epoch_accuracy` when
-    every question has every epoch, and `ci95` is `clustered_interval` (the Wilson interval
-    with one epoch). `correct` and the per-question costs count attempts (a question in one
-    epoch). `decided_by` counts which path gave ECON's answer (empty for other methods).
-    """
-    summary: dict[str, dict] = {}
-    for name in methods:
-        rows = [r for r in records if r["method"] == name]
-        by_question: dict[str, list[bool]] = defaultdict(list)
-        by_epoch: dict[int, list[bool]] = defaultdict(list)
-        for r in rows:
-            by_question[r["id"]].append(bool(r["correct"]))
-            by_epoch[_epoch(r)].append(bool(r["correct"]))
-        scores = [sum(v) / len(v) for v in by_question.values()]
-        n = len(scores)
-        lo, hi = clustered_interval(scores, len(rows))
-        decided = Counter(
-            r["details"]["decided_by"] for r in rows if "decided_by" in (r.get("details") or {})
-        )
-
-        def per_q(key: str, rows: list[dict] = rows) -> float:
-            return round(sum(r[key] for r in rows) / len(rows), 2) if rows else 0.0
-
-        summary[name] = {
-            "n": n,
-            "epochs": len(by_epoch),
-            "correct": sum(sum(v) for v in by_question.values()),
-            "accuracy": round(sum(scores) / n, 4) if n else 0.0,
-            "ci95": [round(lo, 4), round(hi, 4)],
-            "epoch_accuracy": [round(sum(v) / len(v), 4) for _, v in sorted(by_epoch.items())],
-            "prompt_tokens_per_q": per_q("prompt_tokens"),
-            "completion_tokens_per_q": per_q("completion_tokens"),
-            "calls_per_q": per_q("calls"),
-            "seconds_per_q": per_q("latency_s"),
-            "errors": sum(r["error"] is not None for r in rows),
-            "decided_by": dict(sorted(decided.items())),
-        }
-    return summary
-
-
-def paired_stats(records: list[dict], methods: list[str]) -> list[dict]:
-    """McNemar's exact test of each method against the first one named.
-
-    Accuracies of two methods on the same questions are correlated, so comparing their
-    intervals wastes most of the evidence; McNemar's test looks only at the discordant pairs
-    (one method right, the other wrong) and asks whether their split could come from a fair
-    coin (two-sided exact binomial test; p = 1 without discordant pairs). Records pair by
-    (question id, epoch) and only pairs both methods answered count. Pairs from one question's
-    epochs are not independent, so with several epochs p is approximate and errs low.
-    """
-    from scipy.stats import binomtest  # here, not at the top: rendering needs no scipy
-
-    if not methods:
-        return []
-    outcome: dict[str, dict[tuple[str, int], bool]] = {name: {} for name in methods}
-    for r in records:
-        if r["method"] in outcome:
-            outcome[r["method"]][(r["id"], _epoch(r))] = bool(r["correct"])
-    first, *others = methods
-    paired = []
-    for other in others:
-        a, b = outcome[first], outcome[other]
-        shared = a.keys() & b.keys()
-        only_a = sum(a[k] and not b[k] for k in shared)
-        only_b = sum(b[k] and not a[k] for k in shared)
-        discordant = only_a + only_b
-        p_value = binomtest(only_a, discordant, 0.5).pvalue if discordant else 1.0
-        paired.append(
-            {
-                "a": first,
-                "b": other,
-                "n": len(shared),
-                "only_a": only_a,
-                "only_b": only_b,
-                "p_value": float(p_value),
-            }
-        )
-    return paired
+from econ.stats import SIGNIFICANCE
 
 
 def markdown_rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -207,12 +74,63 @@ def paired_markdown(paired: list[dict], epochs: int) -> str:
     return "\n".join(lines)
 
 
-def report_markdown(summary: dict[str, dict], paired: list[dict]) -> str:
-    """The summary table, then the paired tests when there are any: summary.md's body."""
+def report_markdown(
+    summary: dict[str, dict], paired: list[dict], compute: dict | None = None
+) -> str:
+    """The summary table, then the paired tests when there are any, then the figures at
+    matched compute (`econ.compute`) when the run has them: summary.md's body."""
     text = markdown_table(summary)
     if paired:
         text += "\n\n" + paired_markdown(paired, max(s["epochs"] for s in summary.values()))
+    if compute:
+        text += "\n\n" + compute_markdown(compute, SIGNIFICANCE)
     return text
+
+
+def compute_markdown(section: dict, significance: float) -> str:
+    """The curve table, the replayed ablations and one line per matched verdict."""
+    lines = []
+    if section["curves"]:
+        rows = [
+            [m, c["k"], c["n"], f"{c['accuracy']:.1%}", f"{c['ci95'][0]:.1%}-{c['ci95'][1]:.1%}",
+             f"{c['tokens_per_q']:.0f}"]
+            for m, curve in section["curves"].items() for c in curve
+        ]  # fmt: skip
+        lines += [
+            "## Self-consistency at every k (vote over the first k samples, no extra calls)",
+            "",
+            markdown_rows(["method", "k", "n", "accuracy", "95% CI", "tokens/q"], rows),
+            "",
+        ]
+    if section["replays"]:
+        rows = [
+            [m, f"{r['majority']['accuracy']:.1%}",
+             f"{r['majority']['ci95'][0]:.1%}-{r['majority']['ci95'][1]:.1%}",
+             f"{r['majority']['tokens_per_q']:.0f}", r["unanimous"], r["overrides"],
+             r["wrong_to_right"], r["right_to_wrong"], r["wrong_to_wrong"]]
+            for m, r in section["replays"].items()
+        ]  # fmt: skip
+        header = ["method", "executors' majority", "95% CI", "tokens/q", "unanimous",
+                  "overrides", "wrong -> right", "right -> wrong", "wrong -> wrong"]  # fmt: skip
+        lines += [
+            "## ECON's own calls, replayed: the executors' majority, and the commitment's "
+            "overrides of it",
+            "",
+            markdown_rows(header, rows),
+            "",
+        ]
+    if section["matched"]:
+        lines += ["## At matched tokens (McNemar exact, same questions)", ""]
+        for m in section["matched"]:
+            verdict = "significant" if m["p_value"] < significance else "not significant"
+            note = "" if m["covers"] else f"; {m['against']} is the most samples and costs less"
+            lines.append(
+                f"- at matched tokens: {m['method']} {m['correct']}/{m['n']} vs {m['against']} "
+                f"{m['against_correct']}/{m['n']} ({m['tokens_per_q']:.0f} vs "
+                f"{m['against_tokens_per_q']:.0f} tok/q), p = {m['p_value']:.3g}, {verdict}"
+                f"{note}"
+            )
+    return "\n".join(lines).rstrip()
 
 
 # Columns of `--format csv`, one row per method; ci95 and the lists become plain cells.
@@ -250,20 +168,28 @@ def render_report(report: dict, fmt: str) -> str:
         return json.dumps(report, indent=2)
     if fmt == "csv":
         return summary_csv(report["methods"])
-    return report_markdown(report["methods"], report["paired"])
+    return report_markdown(report["methods"], report["paired"], report.get("compute"))
 
 
 def write_report(
-    run_dir: Path, summary: dict[str, dict], title: str, *, paired: list[dict]
+    run_dir: Path,
+    summary: dict[str, dict],
+    title: str,
+    *,
+    paired: list[dict],
+    compute: dict | None = None,
 ) -> None:
-    """summary.json is {"methods": summary, "paired": paired}; summary.md shows both tables.
+    """summary.json is {"methods": summary, "paired": paired, "compute": compute} (the last
+    only when given: `econ.compute.compute_section`); summary.md shows every table.
 
     `paired` is required so that no caller rewrites a comparison's summary without its tests.
     """
-    report = {"methods": summary, "paired": paired}
+    report = {"methods": summary, "paired": paired} | ({"compute": compute} if compute else {})
     (run_dir / SUMMARY).write_text(json.dumps(report, indent=2))
-    (run_dir / "summary.md").write_text(f"# {title}\n\n{report_markdown(summary, paired)}\n")
-    plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title)
+    body = report_markdown(summary, paired, compute)
+    (run_dir / "summary.md").write_text(f"# {title}\n\n{body}\n")
+    curves = (compute or {}).get("curves", {})
+    plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title, curves)
 
 
 def read_report(run_dir: Path) -> dict:

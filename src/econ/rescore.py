@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from econ.compute import build_report
 from econ.config import load_config
 from econ.errors import UserError
 from econ.methods.registry import method_class
-from econ.report import paired_stats, summarize, write_report
+from econ.report import write_report
 from econ.runs import CONFIG, RECORDS, latest_records, read_records, rewrite_records
 from econ.tasks import get_benchmark
 
@@ -31,7 +32,7 @@ def rescore_run(run_dir: Path) -> int:
     for rec in records:
         if rec.get("error") is not None:
             continue
-        solution = method_class(rec["method"]).replay(rec["trace"], bench)
+        solution = method_class(rec["method"]).replay(rec["trace"], bench, cfg.econ)
         correct = bench.grade(solution.prediction, rec["gold"])
         changed += correct != rec["correct"]
         rec["prediction"], rec["correct"] = solution.prediction, correct
@@ -39,5 +40,8 @@ def rescore_run(run_dir: Path) -> int:
     rewrite_records(run_dir / RECORDS, records)
     methods = list(dict.fromkeys(cfg.run.methods + [r["method"] for r in records]))
     title = f"{cfg.run.benchmark} ({len({r['id'] for r in records})} questions, rescored)"
-    write_report(run_dir, summarize(records, methods), title, paired=paired_stats(records, methods))
+    report = build_report(records, methods, bench)
+    write_report(
+        run_dir, report["methods"], title, paired=report["paired"], compute=report.get("compute")
+    )
     return changed

@@ -23,10 +23,11 @@ from typing import Any
 
 import yaml
 
+from econ.compute import build_report
 from econ.episodes import EPISODES
 from econ.errors import UserError
-from econ.report import SIGNIFICANCE, paired_stats, summarize
 from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, read_records
+from econ.stats import SIGNIFICANCE
 from econ.tasks import get_benchmark
 
 VIEW = "view.html"
@@ -62,15 +63,16 @@ def view_data(run_dir: Path) -> dict[str, Any]:
     )
     methods = _method_order(records, config)
     records.sort(key=lambda r: (_natural(r["id"]), r.get("epoch", 0), methods.index(r["method"])))
-    summary, paired = _summary(run_dir / SUMMARY, records, methods)
+    report = _report(run_dir / SUMMARY, records, methods, _section(config, "run"))
     return {
         "run": run_dir.resolve().name,
         "path": str(run_dir.resolve()),
         "config": config_text,
         "benchmark": _section(config, "run").get("benchmark"),
         "methods": methods,
-        "summary": summary,
-        "paired": paired,
+        "summary": report["methods"],
+        "paired": report.get("paired") or [],
+        "compute": report.get("compute"),
         "significance": SIGNIFICANCE,
         "plots": _plots(run_dir),
         "records": records,
@@ -134,19 +136,27 @@ def _method_order(records: list[dict], config: dict[str, Any]) -> list[str]:
     return [m for m in configured if m in seen] + [m for m in seen if m not in configured]
 
 
-def _summary(
-    path: Path, records: list[dict], methods: list[str]
-) -> tuple[dict[str, dict], list[dict]]:
+def _report(path: Path, records: list[dict], methods: list[str], run: dict) -> dict[str, Any]:
     """summary.json as the run wrote it (or `econ rescore` rewrote it); a run still going or
-    killed before its summary gets one computed from its records."""
+    killed before its summary gets one computed from its records (with the figures at matched
+    compute when the run's benchmark can still be read)."""
     if path.is_file():
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             report = None
         if isinstance(report, dict) and isinstance(report.get("methods"), dict):
-            return report["methods"], report.get("paired") or []
-    return summarize(records, methods), paired_stats(records, methods)
+            return report
+    answer_type = run.get("answer_type") if isinstance(run.get("answer_type"), str) else None
+    try:
+        bench = get_benchmark(str(run.get("benchmark", "demo")), answer_type)
+    except UserError:
+        bench = None
+    if bench is None:
+        from econ.stats import paired_stats, summarize
+
+        return {"methods": summarize(records, methods), "paired": paired_stats(records, methods)}
+    return build_report(records, methods, bench)
 
 
 def _agreement(records: list[dict], answer_type: Any = None) -> dict[str, dict[str, bool]]:

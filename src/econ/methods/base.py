@@ -216,6 +216,8 @@ class Method(ABC):
 
     `replay` decides a question again from the calls a run stored (its trace), without any
     LLM call: `econ rescore` uses it to re-grade old runs with the current extraction.
+    `settings` is the run's method settings where a method's decision rule has any (ECON's
+    `EconConfig`: its override rule); None means the method's defaults.
     """
 
     name: ClassVar[str]
@@ -225,7 +227,7 @@ class Method(ABC):
 
     @staticmethod
     @abstractmethod
-    def replay(calls: list[dict], benchmark: Benchmark) -> Solution: ...
+    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution: ...
 
 
 def answered(calls: list[dict], role: str) -> list[dict]:

@@ -20,6 +20,6 @@ class ChainOfThought(Method):
         return Solution(benchmark.extract(comp.text, comp.finish_reason))
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
         answers = stored_answers(calls, "solver", benchmark)
         return Solution(answers[-1] if answers else None)

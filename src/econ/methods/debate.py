@@ -82,7 +82,7 @@ class Debate(Method):
         return Solution(majority(answers, benchmark), {"final_answers": answers})
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
         final = last_round(answered(calls, "debater"))
         answers = [stored_answer(c, benchmark) for c in final]
         return Solution(majority(answers, benchmark), {"final_answers": answers})

@@ -19,7 +19,7 @@ from econ.methods.base import MakeLLM, Method
 from econ.methods.cot import ChainOfThought
 from econ.methods.debate import Debate
 from econ.methods.econ import Econ, EconMethod, EconNoStrategy, EconSystem, EconVote
-from econ.methods.self_consistency import SelfConsistency
+from econ.methods.self_consistency import SelfConsistency, SelfConsistencyMatchedT
 
 Factory = Callable[[RunConfig, MakeLLM], Method]
 
@@ -41,6 +41,16 @@ def _self_consistency(cfg: RunConfig, make_llm: MakeLLM) -> Method:
         make_llm(cfg.model, cfg.llm),
         samples=sc.samples,
         temperature=sc.temperature,
+        max_tokens=cfg.max_tokens,
+        seed=cfg.seed,
+    )
+
+
+def _self_consistency_matched_t(cfg: RunConfig, make_llm: MakeLLM) -> Method:
+    return SelfConsistencyMatchedT(
+        make_llm(cfg.model, cfg.llm),
+        samples=cfg.self_consistency.samples,
+        temperature=cfg.executor_temperature(),
         max_tokens=cfg.max_tokens,
         seed=cfg.seed,
     )
@@ -71,6 +81,7 @@ METHODS: dict[str, Entry] = {
     for entry in (
         Entry(ChainOfThought, _cot),
         Entry(SelfConsistency, _self_consistency),
+        Entry(SelfConsistencyMatchedT, _self_consistency_matched_t),
         Entry(Debate, _debate),
         _econ(Econ),
         _econ(EconVote),

@@ -38,6 +38,13 @@ class SelfConsistency(Method):
         return Solution(majority(answers, benchmark), {"answers": answers})
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark) -> Solution:
+    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
         answers = stored_answers(calls, "sampler", benchmark)
         return Solution(majority(answers, benchmark), {"answers": answers})
+
+
+class SelfConsistencyMatchedT(SelfConsistency):
+    """Self-consistency sampled at the temperature ECON's executors use (the registry sets it):
+    a gain of ECON over self-consistency at 0.7 can then be told apart from a colder sampler."""
+
+    name = "self_consistency-matched-t"

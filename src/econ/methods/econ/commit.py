@@ -1,10 +1,26 @@
 """How a commitment becomes the system's answer, as pure functions shared by live runs and
-`econ rescore`: the coordinator groups, their support counts, and the decision path."""
+`econ rescore`: the coordinator groups, their support counts, when the executors settle a
+question without a commitment call, and the decision path.
+
+`decided_by` names the path: "unanimous" (every executor gave the same answer, no call),
+"vote" (a strict majority of executors agreed and the commitment may not overrule it: no call,
+or an override without cause was refused), "commitment" / "reask" (the coordinator's explicit
+answer, at the first ask or at the short re-ask), "majority" (the coordinator stated no answer,
+so the executors' plurality decided).
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from econ.methods.base import majority
 from econ.tasks import Benchmark
+
+Override = Literal["always", "among", "never"]
+"""When the commitment may overrule a strict majority of the executors: "always" (the paper's
+protocol: the coordinator's explicit answer wins), "among" (only with an answer that some
+executor gave, never a new one), "never" (a strict majority decides and no commitment call is
+made; the coordinator decides only questions the executors split on)."""
 
 
 def groups(n: int, size: int) -> list[list[int]]:
@@ -23,15 +39,51 @@ def support(
     ]
 
 
+def vote_count(answers: list[str | None], bench: Benchmark) -> tuple[str | None, int]:
+    """The executors' plurality answer (ties to the earliest) and how many gave it."""
+    vote = majority(answers, bench)
+    if vote is None:
+        return None, 0
+    return vote, sum(bench.same_answer(a, vote) for a in answers)
+
+
+def settled(
+    answers: list[str | None], bench: Benchmark, *, skip_unanimous: bool, override: Override
+) -> tuple[str | None, str] | None:
+    """(answer, decided_by) when the executors decide without a commitment call, else None.
+
+    A unanimous answer needs no commitment when `skip_unanimous` is on; under override
+    "never" a strict majority needs none either (the commitment could not change it).
+    """
+    vote, count = vote_count(answers, bench)
+    if vote is None:
+        return None
+    if skip_unanimous and count == len(answers):
+        return vote, "unanimous"
+    if override == "never" and 2 * count > len(answers):
+        return vote, "vote"
+    return None
+
+
 def decide(
-    commit_calls: list[dict], answers: list[str | None], bench: Benchmark
+    commit_calls: list[dict],
+    answers: list[str | None],
+    bench: Benchmark,
+    override: Override = "always",
 ) -> tuple[str | None, str]:
     """(answer, decided_by) from a commitment's calls (the commitment, then its re-ask if
-    any, each {"response", "finish_reason"}): the first explicit answer, else the executors'
-    majority. Prose is never read: a commitment discusses the solutions ("Solution 3 is also
-    correct"), so a bare number there is not an answer."""
+    any, each {"response", "finish_reason"}): the first explicit answer, unless the override
+    rule refuses it, else the executors' majority. Prose is never read: a commitment discusses
+    the solutions ("Solution 3 is also correct"), so a bare number there is not an answer."""
+    vote, count = vote_count(answers, bench)
     for call, path in zip(commit_calls, ("commitment", "reask")):
         answer = bench.extract(call["response"], call.get("finish_reason"), explicit_only=True)
-        if answer is not None:
-            return answer, path
-    return majority(answers, bench), "majority"
+        if answer is None:
+            continue
+        strict = vote is not None and 2 * count > len(answers)
+        new = not any(bench.same_answer(answer, a) for a in answers)
+        if strict and not bench.same_answer(answer, vote) and override != "always":
+            if override == "never" or new:
+                return vote, "vote"
+        return answer, path
+    return vote, "majority"

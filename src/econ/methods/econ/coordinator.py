@@ -15,7 +15,7 @@ from typing import Any
 from econ.llm.base import LLM, Message
 from econ.methods.base import CallLog, Sampling, gather_all, majority
 from econ.methods.econ import prompts as P
-from econ.methods.econ.commit import decide, groups, support
+from econ.methods.econ.commit import Override, decide, groups, settled, support
 from econ.methods.econ.result import Decision, ExecutorOutcome
 from econ.tasks import Benchmark
 
@@ -30,14 +30,22 @@ class Coordinator:
     group_size: int  # executors per local commitment
     seed: int
     by_vote: bool = False  # commit to the executors' majority, without a call (econ-vote)
+    strategy_when_cut: str = "trim"  # "trim" or "drop" a strategy that reached its cap
+    skip_unanimous: bool = True  # no commitment call when every executor agrees
+    override: Override = "never"  # see commit.Override
+    commit_format: str = "answer-first"  # prompts.DECIDE's key
+    commit_max_tokens: int | None = 96  # None: max_tokens
+    shown_chars: int = P.SHOWN_CHARS  # of each response the coordinator reads
 
     async def strategy(self, question: str, bench: Benchmark, log: CallLog) -> str:
         """The method for this question.
 
-        A strategy cut off by the token cap is trimmed at its last full sentence, never
-        retried for length (a retry under the same cap fails the same way). Only a strategy
-        that states a final value is retried once, and if the retry does too, the statement
-        is cut off: executors must reason themselves.
+        A strategy cut off by the token cap is dropped (`strategy_when_cut` "drop") or kept
+        as far as it is whole ("trim", `prompts.trim_plan`: a plan cut after its first step
+        steers every executor to that step's quantity); it is never retried for length (a
+        retry under the same cap fails the same way). Only a strategy that states a final value
+        is retried once, and if the retry does too, the statement is cut off: executors must
+        reason themselves.
         """
         text = ""
         for attempt in range(2):
@@ -51,7 +59,9 @@ class Coordinator:
             )
             text = comp.text.strip()
             if comp.finish_reason == "length":
-                text = P.trim_to_sentence(text)
+                if self.strategy_when_cut == "drop":
+                    return ""
+                text = P.trim_plan(text)
             if bench.extract(text, explicit_only=True) is None:
                 return text
         return P.drop_answer(text)
@@ -65,13 +75,16 @@ class Coordinator:
         log: CallLog,
         round_no: int,
     ) -> Decision:
-        """The round's commitment. Local commitments per group of g executors,
-        then a global one over the ceil(N/g) groups, so no coordinator prompt holds more than
-        max(g, ceil(N/g)) responses."""
+        """The round's commitment. None is asked for when the executors settle the question
+        (`commit.settled`: unanimous, or a strict majority under override "never"). Else local
+        commitments per group of g executors, then a global one over the ceil(N/g) groups, so
+        no coordinator prompt holds more than max(g, ceil(N/g)) responses."""
         answers = [o.answer for o in outcomes]
         if self.by_vote:
             vote = majority(answers, bench)
             return Decision(vote, f"majority vote: \\boxed{{{vote}}}", "majority")
+        if (done := self._settled(answers, bench)) is not None:
+            return done
         grouped = groups(len(outcomes), self.group_size)
         single = len(grouped) == 1
         local = await gather_all(
@@ -82,6 +95,8 @@ class Coordinator:
                         strategy,
                         [outcomes[i].response for i in grp],
                         [answers[i] for i in grp],
+                        fmt=self.commit_format,
+                        shown_chars=self.shown_chars,
                     ),
                     [answers[i] for i in grp],
                     bench,
@@ -102,6 +117,8 @@ class Coordinator:
                 [d.text for d in local],
                 [d.answer for d in local],
                 support(answers, [d.answer for d in local], grouped, bench),
+                fmt=self.commit_format,
+                shown_chars=self.shown_chars,
             ),
             answers,
             bench,
@@ -124,13 +141,15 @@ class Coordinator:
         """A commitment counts only when it states its answer explicitly (boxed, "####" or an
         answer phrase): its prose discusses the solutions ("Solution 3 is also correct"), and a
         number read from there is noise. Without one it gets one short re-ask; then the
-        executors' majority decides."""
+        executors' majority decides. A group whose executors settle it needs no call."""
+        if (done := self._settled(fallback_answers, bench)) is not None:
+            return done
         who: dict[str, Any] = {"role": role, "round_no": round_no, "agent": agent}
-        greedy = Sampling(max_tokens=self.max_tokens, seed=self.seed)
+        greedy = Sampling(max_tokens=self.commit_max_tokens or self.max_tokens, seed=self.seed)
         comp = await log.chat(self.llm, messages, greedy, **who)
         calls = [{"response": comp.text, "finish_reason": comp.finish_reason}]
-        answer, decided_by = decide(calls, fallback_answers, bench)
-        if decided_by != "commitment":
+        answer, decided_by = decide(calls, fallback_answers, bench, self.override)
+        if decided_by == "majority":  # no explicit answer: one short re-ask
             again = await log.chat(
                 self.llm,
                 P.reask_messages(messages, comp.text),
@@ -138,5 +157,14 @@ class Coordinator:
                 **who,
             )
             calls.append({"response": again.text, "finish_reason": again.finish_reason})
-            answer, decided_by = decide(calls, fallback_answers, bench)
+            answer, decided_by = decide(calls, fallback_answers, bench, self.override)
         return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by)
+
+    def _settled(self, answers: list[str | None], bench: Benchmark) -> Decision | None:
+        """The decision when these executors' answers settle it without a call."""
+        done = settled(answers, bench, skip_unanimous=self.skip_unanimous, override=self.override)
+        if done is None:
+            return None
+        answer, decided_by = done
+        agree = sum(bench.same_answer(a, answer) for a in answers)
+        return Decision(answer, f"{agree} of {len(answers)} gave \\boxed{{{answer}}}", decided_by)

@@ -8,7 +8,7 @@ from econ.llm.base import Message
 from econ.methods.base import ANSWER_FORMAT
 
 STRATEGY_WORDS = 25  # well inside the 50-token strategy cap, so small models rarely hit it
-CONDENSE_CHARS = 1200
+SHOWN_CHARS = 600  # of each executor's response in a commitment prompt (about 150 tokens)
 REASK_MAX_TOKENS = 48  # room for "\\boxed{...}" with a LaTeX answer, not for a new essay
 # Where a strategy starts stating a value: dropped when the retry states one too.
 _STATES_VALUE = re.compile(
@@ -41,6 +41,19 @@ def trim_to_sentence(text: str) -> str:
     return text.rsplit(None, 1)[0].strip() if " " in text.strip() else text.strip()
 
 
+_LIST_START = re.compile(r"(?:^|\n)[ \t]*1[.)][ \t]")
+
+
+def trim_plan(text: str) -> str:
+    """A strategy cut off by its token cap, as far as it is whole: its full sentences before
+    any numbered list it had begun (a list cut after step 1 steers every executor to step 1's
+    quantity, and its intro line says nothing alone), and "" when no full sentence is left."""
+    start = _LIST_START.search(text)
+    head = text[: start.start()] if start else text
+    ends = list(_SENTENCE_END.finditer(head))
+    return head[: ends[-1].end()].strip() if ends else ""
+
+
 def drop_answer(text: str) -> str:
     """A strategy without the part where it starts stating a value."""
     cut = _STATES_VALUE.search(text)
@@ -52,25 +65,45 @@ def executor_messages(question: str, strategy: str) -> list[Message]:
     return [{"role": "user", "content": f"{question}\n\n{hint}{ANSWER_FORMAT}"}]
 
 
-def condense(response: str) -> str:
-    """Long responses keep their opening and their conclusion, which holds the answer."""
+def condense(response: str, chars: int = SHOWN_CHARS) -> str:
+    """A long response as its last `chars` characters, from a word boundary: the conclusion
+    holds the answer and the steps that led to it, and the prompt label already states the
+    answer, so the opening is what the coordinator can do without."""
     text = response.strip()
-    if len(text) <= CONDENSE_CHARS:
+    if len(text) <= chars:
         return text
-    return f"{text[:300]}\n[...]\n{text[-(CONDENSE_CHARS - 300) :]}"
+    tail = text[-chars:]
+    cut = tail.find(" ")
+    return "[...] " + (tail[cut + 1 :] if 0 <= cut < 40 else tail)
 
 
-_DECIDE = (
-    "Check them against the problem and decide which final answer is correct. In one or two "
-    "sentences say why, then give the final answer alone inside \\boxed{}."
-)
+# How the coordinator states its commitment. "answer-first" ends the re-asks: the box comes
+# before any reasoning, so a cap or a long re-derivation can no longer push it out.
+DECIDE = {
+    "reason-first": (
+        "Check them against the problem and decide which final answer is correct. In one or "
+        "two sentences say why, then give the final answer alone inside \\boxed{}."
+    ),
+    "answer-first": (
+        "Check them against the problem and decide which final answer is correct. Start your "
+        "reply with that final answer alone inside \\boxed{}, then say why in at most two "
+        "sentences."
+    ),
+}
 
 
 def commit_messages(
-    question: str, strategy: str, responses: list[str], answers: list[str | None]
+    question: str,
+    strategy: str,
+    responses: list[str],
+    answers: list[str | None],
+    *,
+    fmt: str = "reason-first",
+    shown_chars: int = SHOWN_CHARS,
 ) -> list[Message]:
     shown = "\n\n".join(
-        f"Solution {k + 1} (answer: {a if a is not None else 'none found'}):\n{condense(r)}"
+        f"Solution {k + 1} (answer: {a if a is not None else 'none found'}):\n"
+        f"{condense(r, shown_chars)}"
         for k, (r, a) in enumerate(zip(responses, answers))
     )
     plan = f"Strategy:\n{strategy}\n\n" if strategy else ""
@@ -78,7 +111,7 @@ def commit_messages(
         {
             "role": "user",
             "content": (
-                f"Problem:\n{question}\n\n{plan}Independent solutions:\n\n{shown}\n\n{_DECIDE}"
+                f"Problem:\n{question}\n\n{plan}Independent solutions:\n\n{shown}\n\n{DECIDE[fmt]}"
             ),
         }
     ]
@@ -90,17 +123,22 @@ def global_commit_messages(
     commitments: list[str],
     answers: list[str | None],
     support: list[tuple[int, int]],
+    *,
+    fmt: str = "reason-first",
+    shown_chars: int = SHOWN_CHARS,
 ) -> list[Message]:
     shown = "\n\n".join(
         f"Group {k + 1} committed to {a if a is not None else 'no answer'} "
-        f"({agree} of {size} of its solvers gave this answer):\n{condense(c)}"
+        f"({agree} of {size} of its solvers gave this answer):\n{condense(c, shown_chars)}"
         for k, (c, a, (agree, size)) in enumerate(zip(commitments, answers, support))
     )
     plan = f"Strategy:\n{strategy}\n\n" if strategy else ""
     return [
         {
             "role": "user",
-            "content": f"Problem:\n{question}\n\n{plan}Group decisions:\n\n{shown}\n\n{_DECIDE}",
+            "content": (
+                f"Problem:\n{question}\n\n{plan}Group decisions:\n\n{shown}\n\n{DECIDE[fmt]}"
+            ),
         }
     ]
 

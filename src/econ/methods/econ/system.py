@@ -50,12 +50,16 @@ class EconSystem:
         use_strategy: bool = True,
         commit_by_vote: bool = False,
         seed: int = 0,
+        **rules: Any,
     ):
+        """`rules` are the Coordinator's settings of how it strategises and commits
+        (strategy_when_cut, skip_unanimous, override, commit_format, commit_max_tokens,
+        shown_chars); unset, the Coordinator's defaults, which are the config's."""
         n = len(executors)
         if n == 0:
             raise UserError("ECON needs at least one executor")
         self.coordinator = Coordinator(
-            coordinator, max_tokens, strategy_max_tokens, group_size, seed, commit_by_vote
+            coordinator, max_tokens, strategy_max_tokens, group_size, seed, commit_by_vote, **rules
         )
         self.executors = list(executors)
         self.agents = (
@@ -99,12 +103,19 @@ class EconSystem:
             else:
                 belief = BeliefConfig(n_agents=n, controls=cfg.econ.controls)
                 kwargs["agents"] = EconAgents(belief, seed=cfg.seed)
+        e = cfg.econ
         options = dict(
-            group_size=cfg.econ.group_size,
-            bne_rounds=cfg.econ.bne_rounds,
-            strategy_max_tokens=cfg.econ.strategy_max_tokens,
+            group_size=e.group_size,
+            bne_rounds=e.bne_rounds,
+            strategy_max_tokens=e.strategy_max_tokens,
             max_tokens=cfg.max_tokens,
             seed=cfg.seed,
+            strategy_when_cut=e.strategy_when_cut,
+            skip_unanimous=e.skip_unanimous,
+            override=e.override,
+            commit_format=e.commit_format,
+            commit_max_tokens=e.commit_max_tokens,
+            shown_chars=e.shown_chars,
         )
         options.update(kwargs)
         return cls(
