@@ -36,7 +36,7 @@ from econ.belief.controls import DEFAULT_CONTROLS, Controls
 from econ.belief.landscape import NEUTRAL, AccuracyTable
 from econ.belief.learner import Learner, LearnerConfig, _reflect
 from econ.belief.networks import BeliefConfig, EconAgents
-from econ.belief.simulator import FakeExecutors, SimReport, simulate
+from econ.simulator import HETEROGENEOUS, FakeExecutors, SimReport, simulate
 from econ.config import TrainConfig
 
 
@@ -47,10 +47,16 @@ def run(
     train_cfg: TrainConfig,
     episodes: int,
     seed: int,
-) -> tuple[FakeExecutors, SimReport]:
+    scenario: str = "shared",
+) -> tuple[FakeExecutors, SimReport, Learner]:
+    """One simulated training run. "shared": a team of one model (one optimum, one pooled
+    evidence test per control); "hetero": three models with optima apart (own tests)."""
     agents = EconAgents(BeliefConfig(controls=controls), seed=seed)
-    learner = Learner(agents, learner_cfg, train_cfg.rewards, seed=seed)
-    executors = FakeExecutors(table, controls, seed=seed)
+    hetero = scenario == "hetero"
+    groups = [0, 1, 2] if hetero else [0, 0, 0]
+    learner = Learner(agents, learner_cfg, train_cfg.rewards, seed=seed, groups=groups)
+    shifts = HETEROGENEOUS if hetero else None
+    executors = FakeExecutors(table, controls, shifts=shifts, seed=seed)
     report = simulate(
         executors,
         learner,
@@ -58,7 +64,7 @@ def run(
         gap_every=train_cfg.gap_every,
         early_stop=train_cfg.early_stop,
     )
-    return executors, report
+    return executors, report, learner
 
 
 def evidence(
@@ -70,7 +76,7 @@ def evidence(
     slope, its sd the noise a learner must tell it from."""
     slopes = []
     for seed in range(runs):
-        executors = FakeExecutors(table, controls, seed=seed)
+        executors = FakeExecutors(table, controls, shifts=HETEROGENEOUS, seed=seed)
         gen = torch.Generator().manual_seed(seed)
         u = _reflect(0.5 + std * torch.randn(episodes, executors.n_agents, 1, generator=gen))
         rewards = torch.tensor(
@@ -98,6 +104,7 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="override a LearnerConfig field, e.g. --set updates_per_episode=8",
     )
+    ap.add_argument("--scenario", choices=["shared", "hetero"], default="shared")
     ap.add_argument("--no-early-stop", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args()
@@ -118,9 +125,10 @@ def main() -> None:
         table = AccuracyTable.measured_default()
 
     start = time.perf_counter()
-    executors, learn = run(table, controls, learner_cfg, train_cfg, args.episodes, args.seed)
+    sim = (learner_cfg, train_cfg, args.episodes, args.seed, args.scenario)
+    executors, learn, learner = run(table, controls, *sim)
     null_table = AccuracyTable.flat(table.mean())
-    _, null = run(null_table, controls, learner_cfg, train_cfg, args.episodes, args.seed)
+    _, null, null_learner = run(null_table, controls, *sim)
     seconds = time.perf_counter() - start
 
     final = learn.final_actions
@@ -151,6 +159,9 @@ def main() -> None:
         "null_reward_slope": evidence(
             null_table, controls, train_cfg.rewards.alpha, args.episodes, learner_cfg.noise_std
         ),
+        "moves": learner.moves,
+        "null_moves": null_learner.moves,
+        "scenario": args.scenario,
         "table": table.model,
         "seed": args.seed,
         "learner": overrides,

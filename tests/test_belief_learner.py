@@ -51,7 +51,7 @@ def test_losses_by_hand_on_a_constant_critic():
     cfg = SMALL
     agents = EconAgents(cfg)
     _constant_critic(agents, [0.2, 0.5, 0.8])
-    learner = Learner(agents, LearnerConfig(batch_size=4), RewardWeights())
+    learner = Learner(agents, LearnerConfig(batch_size=4, actor="critic"), RewardWeights())
     g = torch.Generator().manual_seed(0)
     # T = 0.1, 0.65, 1.2 and top_p = 0.5, 0.75, 1.0 are normalised actions 0, 0.5, 1
     actions = torch.tensor([[0.1, 0.5], [0.65, 0.75], [1.2, 1.0]])
@@ -88,41 +88,104 @@ def test_executors_that_did_not_act_get_no_critic_target():
 
 
 def test_updates_train_every_parameter():
-    """Gate off: every parameter trains. Gate on: the stored actions are all the same, so no
-    slope has evidence and exactly the action heads get no gradient."""
+    """With the critic's actor every parameter trains. With the evidence's actor and no
+    evidence yet, exactly the action heads get no gradient: nothing has sent a control
+    anywhere."""
     cfg = SMALL
-    for gate in (0.0, 2.0):
+    for actor in ("critic", "evidence"):
         agents = EconAgents(cfg)
-        learner = Learner(agents, LearnerConfig(batch_size=4, actor_gate_t=gate), RewardWeights())
+        learner = Learner(agents, LearnerConfig(batch_size=4, actor=actor), RewardWeights())
         g = torch.Generator().manual_seed(1)
         learner.store([_transition(cfg, g) for _ in range(4)])
         learner.update()
         # the last actor layer starts at zero, so its inputs' layer gets gradient from step 2
         learner.update()
         no_grad = [k for k, p in agents.named_parameters() if p.grad is None or not p.grad.any()]
-        actor = [k for k, p in agents.named_parameters() if k.startswith("actor_")]
-        assert no_grad == ([] if gate == 0.0 else actor), gate
+        heads = [k for k, p in agents.named_parameters() if k.startswith("actor_")]
+        assert no_grad == ([] if actor == "critic" else heads), actor
 
 
-def test_action_evidence_is_the_t_statistic_of_the_reward_slope():
-    """A reward that falls with executor 0's temperature gives a large negative t, executor 1's
-    reward ignores its action (small t), and rounds an executor did not act in do not count."""
+def test_evidence_reads_own_correctness_on_own_offsets_and_pools_by_model():
+    """Executor correctness that falls with the exploration offset gives a large negative t in
+    the pooled test; a test whose correctness ignores the offset stays inside its boundary;
+    an executor that did not act adds nothing."""
+    from econ.belief.evidence import Evidence
+
     g = torch.Generator().manual_seed(4)
-    learner = Learner(EconAgents(SMALL), LearnerConfig(buffer_size=300), RewardWeights())
+    pooled, separate = Evidence([0, 0, 0], 2, 0.05, 100.0), Evidence([0, 1, 2], 2, 0.05, 100.0)
+    for _ in range(400):
+        x = 0.3 * torch.randn(3, 2, generator=g)
+        hard = torch.rand((), generator=g).item() < 0.5  # shared by the question
+        p = (0.5 - 0.8 * x[:, 0]).clamp(0, 1) * (0.4 if hard else 1.0)
+        correct = (torch.rand(3, generator=g) < p).tolist()
+        for ev in (pooled, separate):
+            ev.add(x, correct, [True, True, False])
+    t = pooled.t()
+    assert t.shape == (1, 2) and t[0, 0] < -6 and abs(t[0, 1]) < 3, t
+    assert pooled.decisions().tolist() == [[-1.0, 0.0]]
+    assert pooled.sums[0, 0, 0].item() == 800  # two acting executors x 400 questions
+    assert separate.sums[2, 0, 0].item() == 0 and separate.t()[2].eq(0).all()
+    assert separate.per_agent(separate.t()).shape == (3, 2)
+    bound = pooled.boundary()
+    assert 2.9 < bound[0, 0] < 3.3  # the sequential boundary at n = 800
+    pooled.restart(0, 0)
+    assert pooled.t()[0, 0] == 0 and pooled.sums[0, 1, 0] == 800
+    state = pooled.state_dict()
+    again = Evidence([0, 0, 0], 2, 0.05, 100.0)
+    again.load_state_dict(state)
+    assert torch.equal(again.sums, pooled.sums)
+    with pytest.raises(ValueError, match="groups"):
+        Evidence([0, 1, 1], 2, 0.05, 100.0).load_state_dict(state)
+
+
+def test_the_boundary_holds_on_noise_over_every_look():
+    """Correctness that ignores the offsets, looked at after every question for 1000
+    questions, over 40 seeds: the boundary is crossed in at most a few of them (a fixed
+    |t| > 2 is crossed in most)."""
+    from econ.belief.evidence import Evidence
+
+    crossed = fixed = 0
+    for seed in range(40):
+        g = torch.Generator().manual_seed(seed)
+        ev = Evidence([0, 0, 0], 1, 0.05, 100.0)
+        hit = hit_fixed = False
+        for _ in range(1000):
+            offsets = 0.3 * torch.randn(3, 1, generator=g)
+            ev.add(offsets, (torch.rand(3, generator=g) < 0.3).tolist(), [True] * 3)
+            hit |= bool(ev.decisions().any())
+            hit_fixed |= bool(ev.t().abs().max() > 2)
+        crossed += hit
+        fixed += hit_fixed
+    assert crossed <= 4 and fixed >= 20, (crossed, fixed)
+
+
+def test_a_decided_test_sends_the_control_one_step_its_way():
+    """Once the evidence crosses its boundary, every executor of the group gets a target one
+    `evidence_step` from where its policy stands, in the evidence's direction, the test
+    restarts, and the updates pull the policy there."""
+    cfg = LearnerConfig(batch_size=4, evidence_step=0.3)
+    learner = Learner(EconAgents(SMALL), cfg, RewardWeights())
+    g = torch.Generator().manual_seed(5)
+    obs = torch.randn(3, SMALL.obs_dim, generator=g)
+    moves = []
     for _ in range(300):
-        actions = torch.stack([0.1 + 1.1 * torch.rand(3, generator=g), torch.full((3,), 0.75)], 1)
-        noise = 0.1 * torch.randn(3, generator=g)
-        rewards = torch.stack([1.0 - 0.5 * actions[0, 0], torch.tensor(0.5), 9 * actions[2, 0]])
-        learner.store([_transition(SMALL, g, actions=actions, rewards=rewards + noise,
-                                   acted=torch.tensor([1.0, 1.0, 0.0]))])  # fmt: skip
-    t = learner.buffer.action_evidence()
-    assert t.shape == (3, 2)
-    assert t[0, 0] < -20 and abs(t[1, 0]) < 3.5, t
-    assert t[:, 1].eq(0).all()  # top_p never varied: no evidence either way
-    assert t[2].eq(0).all()  # executor 2 never acted: its strong slope does not count
-    gate = Learner(EconAgents(SMALL), LearnerConfig(), RewardWeights())
-    gate.buffer = learner.buffer
-    assert gate.actor_gate().tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+        actions = learner.explore(obs.unsqueeze(0))[0]
+        u = learner.agents.normalise(actions)
+        correct = (torch.rand(3, generator=g) < (1.0 - u[:, 0])).tolist()  # low temperature wins
+        moves += learner.record_evidence(obs, actions, correct, [True] * 3)
+        learner.store([_transition(SMALL, g, actions=actions)])
+        if moves:
+            break
+    assert sorted(i for i, _, _ in moves) == [0, 1, 2] and {k for _, k, _ in moves} == {0}
+    assert all(t == pytest.approx(0.2, abs=1e-3) for _, _, t in moves)  # 0.5 - 0.3
+    assert learner.evidence.sums[0, 0, 0] == 0  # restarted
+    u = learner.agents.policy(learner.agents.beliefs(obs.unsqueeze(0)))[0]
+    assert (u[:, 0] - 0.2).abs().max() < 1e-4, "the move is made at once"
+    for _ in range(60):
+        learner.update()
+    u = learner.agents.policy(learner.agents.beliefs(obs.unsqueeze(0)))[0]
+    assert (u[:, 0] - 0.2).abs().max() < 0.03, "and held there by the updates"
+    assert (u[:, 1] - 0.5).abs().max() < 0.03, "top_p had no evidence: it stays"
 
 
 def test_actor_term_reaches_only_the_action_heads():
@@ -161,13 +224,18 @@ def test_actor_bound_pulls_a_saturated_policy_back():
 
 
 def test_store_counts_episodes_and_exploration_anneals():
-    cfg = LearnerConfig(batch_size=2, noise_std=0.3, noise_std_final=0.1, noise_decay_episodes=10)
+    cfg = LearnerConfig(
+        batch_size=2, noise_std=0.3, noise_std_final=0.1, noise_decay_start=2,
+        noise_decay_episodes=10,
+    )  # fmt: skip
     learner = Learner(EconAgents(SMALL), cfg, RewardWeights())
     g = torch.Generator().manual_seed(2)
     assert learner.noise_std == pytest.approx(0.3) and not learner.ready
     learner.store([_transition(SMALL, g), _transition(SMALL, g)])  # one episode, two rounds
     assert learner.episodes == 1 and len(learner.buffer) == 2 and learner.ready
-    for _ in range(4):
+    learner.store([_transition(SMALL, g)])
+    assert learner.noise_std == pytest.approx(0.3)  # wide for the first 2 episodes
+    for _ in range(5):
         learner.store([_transition(SMALL, g)])
     assert learner.noise_std == pytest.approx(0.2)
     for _ in range(20):
@@ -244,7 +312,7 @@ def test_bandit_agents_learn_their_own_optimal_temperature():
     """
     cfg = BeliefConfig(embed_dim=32, controls=TWO)
     agents = EconAgents(cfg, seed=0)
-    learner = Learner(agents, LearnerConfig(), RewardWeights(), seed=0)
+    learner = Learner(agents, LearnerConfig(actor="critic"), RewardWeights(), seed=0)
     g = torch.Generator().manual_seed(100)
     target = torch.tensor([0.3, 0.6, 0.9])
 

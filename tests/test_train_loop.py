@@ -68,9 +68,15 @@ def read_episodes(run_dir) -> list[dict]:
     return [json.loads(x) for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
 
 
-def test_training_updates_networks_and_logs(tmp_path):
-    # gate off: six scripted episodes hold no evidence, and a gated actor would rightly wait
-    report, run_dir = run_train(tmp_path, "a", 6, team(), **{"train.learner.actor_gate_t": 0.0})
+def test_training_updates_networks_and_logs(tmp_path, monkeypatch):
+    # the critic's actor: six scripted episodes hold no evidence, and the evidence's would
+    # rightly wait; every episode reaches the learner through `econ.train.learn`
+    import econ.train
+
+    learned, real = [], econ.train.learn
+    monkeypatch.setattr(econ.train, "learn", lambda *a: learned.append(a) or real(*a))
+    report, run_dir = run_train(tmp_path, "a", 6, team(), **{"train.learner.actor": "critic"})
+    assert len(learned) == 6
     episodes = read_episodes(run_dir)
     assert [e["episode"] for e in episodes] == list(range(6))
     assert all(list(e) == list(EpisodeRecord.model_fields) for e in episodes)  # in field order
@@ -94,6 +100,9 @@ def test_training_updates_networks_and_logs(tmp_path):
     tags = set(events.Tags()["scalars"])
     assert {"losses/td", "losses/actor", "rewards/team", "equilibrium/gap_rel"} <= tags
     assert "actions/agent2_top_p" in tags
+    assert {"evidence/agent0_temperature_t", "evidence/agent2_top_p_boundary"} <= tags
+    test = episodes[-1]["evidence"][0]["temperature"]
+    assert set(test) == {"t", "boundary", "target"} and test["boundary"] > 3
 
 
 def test_stage_two_stores_one_transition_per_round(tmp_path):

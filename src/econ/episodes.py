@@ -63,6 +63,10 @@ class EpisodeRecord(BaseModel):
     """Milliseconds the episode's gradient updates took together; None when none ran."""
     losses: dict[str, float] | None = None
     """Each loss averaged over the episode's updates (`Learner.update`); None when none ran."""
+    evidence: list[dict[str, dict[str, float | None]]] | None = None
+    """Per executor, per control, after this episode: the t of its own-correctness evidence
+    test, the test's sequential boundary, and the control's target (normalised) once the
+    evidence has moved it (`econ.belief.evidence`); None when not played."""
 
 
 def records_before(path: Path, start: int) -> list[EpisodeRecord]:
@@ -92,7 +96,8 @@ def progress_info(played: list[EpisodeRecord], gaps: list[list[float]]) -> str:
 
 
 def log_scalars(writer: SummaryWriter, e: EpisodeRecord, alpha: Mapping[str, float]) -> None:
-    """TensorBoard scalars, CleanRL style: rewards/, actions/, alpha/<component>, losses/<name>."""
+    """TensorBoard scalars, CleanRL style: rewards/, actions/, alpha/<component>, losses/<name>,
+    evidence/agent<i>_<control>_t and _boundary."""
     if e.error is not None:
         return
     writer.add_scalar("rewards/team", e.reward_tot, e.episode)
@@ -107,3 +112,7 @@ def log_scalars(writer: SummaryWriter, e: EpisodeRecord, alpha: Mapping[str, flo
         writer.add_scalar(f"alpha/{k}", a, e.episode)
     for k, v in (e.losses or {}).items():
         writer.add_scalar(f"losses/{k}", v, e.episode)
+    for i, controls in enumerate(e.evidence or []):
+        for name, test in controls.items():
+            writer.add_scalar(f"evidence/agent{i}_{name}_t", test["t"], e.episode)
+            writer.add_scalar(f"evidence/agent{i}_{name}_boundary", test["boundary"], e.episode)

@@ -47,13 +47,13 @@ from econ.llm import aclose_all
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog, MakeLLM
-from econ.methods.econ import EconResult, EconSystem
+from econ.methods.econ import EconResult, EconStep, EconSystem
 from econ.plots import plot_training
 from econ.runs import append_record, progress_bar, read_records
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 
-__all__ = ["score", "split_questions", "transitions", "train"]
+__all__ = ["learn", "score", "split_questions", "transitions", "train"]
 
 TRAINING_PLOT = "training.png"
 
@@ -77,6 +77,7 @@ class RoundScore:
     rewards: list[float]
     components: dict[str, list[float]]
     agree: list[bool]
+    correct: list[bool]  # each executor's own answer graded: the evidence reads these
     team_correct: bool
     commit_emb: Tensor  # phi(C) of the round's commitment, the target of L_SD
 
@@ -99,7 +100,7 @@ def score(
         team_correct = bench.grade(committed, gold)
         cos = (emb[1:] @ emb[0]).tolist()
         rewards, parts = agent_rewards(agree, cos, correct, team_correct, alpha)
-        scores.append(RoundScore(rewards, parts, agree, team_correct, emb[0]))
+        scores.append(RoundScore(rewards, parts, agree, correct, team_correct, emb[0]))
     return scores
 
 
@@ -118,7 +119,7 @@ def _round_texts(result: EconResult, round_no: int) -> tuple[list[str], str]:
     return responses, "\n\n".join(commits) or f"\\boxed{{{result.commitments[round_no]}}}"
 
 
-def transitions(result: EconResult, scores: list[RoundScore]) -> list[Transition]:
+def transitions(steps: list[EconStep], scores: list[RoundScore]) -> list[Transition]:
     """One replay transition per round: what each executor saw, did and got."""
     return [
         Transition(
@@ -130,8 +131,29 @@ def transitions(result: EconResult, scores: list[RoundScore]) -> list[Transition
             commit_correct=float(s.team_correct),
             acted=torch.tensor(step.acted, dtype=torch.float32),
         )
-        for step, s in zip(result.steps, scores, strict=True)
+        for step, s in zip(steps, scores, strict=True)
     ]
+
+
+def learn(
+    learner: Learner, history: AgentHistory, steps: list[EconStep], scores: list[RoundScore]
+) -> list[dict[str, float]]:
+    """What the learner does with one played question, whoever played it (the ECON system in
+    `train`, the fake team of `econ.simulator`): alpha's step (the question was scored
+    before it), the evidence from the first round, the replay buffer, the history, then
+    `updates_per_episode` gradient steps. Returns each update's losses."""
+    learner.step_alpha(
+        torch.stack([s.obs for s in steps]),
+        torch.stack([s.actions for s in steps]),
+        {k: [v for s in scores for v in s.components[k]] for k in COMPONENTS},
+    )
+    first = steps[0]
+    learner.record_evidence(first.obs, first.actions, scores[0].correct, first.acted)
+    learner.store(transitions(steps, scores))
+    history.update(scores[-1].rewards, scores[-1].agree)
+    if not learner.ready:
+        return []
+    return [learner.update() for _ in range(learner.cfg.updates_per_episode)]
 
 
 async def train(
@@ -157,7 +179,9 @@ async def train(
         history = AgentHistory.from_state(state["history"])
     else:
         agents = EconAgents(belief_cfg, seed=cfg.seed)
-        learner = Learner(agents, tc.learner, tc.rewards, seed=cfg.seed)
+        specs = cfg.executor_models()  # executors of one model pool their evidence
+        groups = [specs.index(spec) for spec in specs]
+        learner = Learner(agents, tc.learner, tc.rewards, seed=cfg.seed, groups=groups)
         history, state = AgentHistory(n), {"episode": 0, "gaps": [], "below": 0}
     system = EconSystem.from_config(cfg, make_llm, agents=agents, history=history)
     heldout_obs = (
@@ -185,26 +209,16 @@ async def train(
                 except LLMError as exc:
                     episode = EpisodeRecord(episode=ep, id=q.id, gold=q.gold, error=str(exc))
                 else:
-                    # reward, then alpha's step (the question was scored before it)
+                    # reward, then learn: evidence, store, update (one function for every
+                    # episode source, the simulator's too)
                     scores = score(result, q.gold, bench, system.embedder, learner.alpha)
-                    learner.step_alpha(
-                        torch.stack([s.obs for s in result.steps]),
-                        torch.stack([s.actions for s in result.steps]),
-                        {k: [v for s in scores for v in s.components[k]] for k in COMPONENTS},
-                    )
-                    # store
-                    learner.store(transitions(result, scores))
-                    history.update(scores[-1].rewards, scores[-1].agree)
-                    # update
                     update_start = time.perf_counter()
-                    losses = (
-                        [learner.update() for _ in range(learner.cfg.updates_per_episode)]
-                        if learner.ready else []
-                    )
+                    losses = learn(learner, history, result.steps, scores)
                     update_ms = (time.perf_counter() - update_start) * 1000
                     episode = _episode(ep, q, result, scores, bench, log, agents, losses)
                     episode.update_ms = round(update_ms, 2) if losses else None
                     episode.exploration_std = round(learner.noise_std, 4)
+                    episode.evidence = evidence_record(learner)
                 episode.seconds = round(time.perf_counter() - began, 3)
                 played.append(episode)
                 append_record(out, episode.model_dump())
@@ -282,6 +296,25 @@ def _episode(
         tokens=usage.prompt_tokens + usage.completion_tokens,
         losses={k: statistics.fmean(m[k] for m in losses) for k in losses[0]} if losses else None,
     )
+
+
+def evidence_record(learner: Learner) -> list[dict[str, dict[str, float]]]:
+    """Per executor, per control: the evidence test's t and boundary now, and where the
+    evidence has sent the control (the target, normalised; None before any move)."""
+    names = learner.agents.control_names
+    t, bound = learner.evidence_t(), learner.evidence.per_agent(learner.evidence.boundary())
+    targets = learner.targets
+    return [
+        {
+            name: {
+                "t": round(float(t[i, k]), 3),
+                "boundary": round(float(bound[i, k]), 3),
+                "target": None if targets[i, k].isnan() else round(float(targets[i, k]), 4),
+            }
+            for k, name in enumerate(names)
+        }
+        for i in range(t.shape[0])
+    ]
 
 
 def _named(agents: EconAgents, action: Tensor) -> dict[str, float]:

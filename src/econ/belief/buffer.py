@@ -101,17 +101,6 @@ class ReplayBuffer:
         rewards = self._data["rewards"][: self._size][acted]
         return rewards.std().item() if rewards.numel() > 1 else 0.0
 
-    def action_evidence(self) -> Tensor:
-        """[N, A] `slope_t` over the stored rounds: how sure the data alone is that moving a
-        control changes an executor's reward (zeros while fewer than 3 rounds are stored; an
-        empty tensor before the first, when N and A are not known yet)."""
-        if not self._data:
-            return torch.zeros(0)
-        rows = slice(0, self._size)
-        return slope_t(
-            self._data["actions"][rows], self._data["rewards"][rows], self._data["acted"][rows]
-        )
-
     def state_dict(self) -> tuple[dict[str, Tensor], dict[str, int]]:
         """(tensors, metadata): the filled rows, the sampling RNG state, capacity and position."""
         tensors = {k: v[: self._size].clone() for k, v in self._data.items()}

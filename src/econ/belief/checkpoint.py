@@ -90,6 +90,9 @@ def save_checkpoint(
             "episodes": ls["episodes"],
             "alpha": ls["alpha"],
             "buffer": ls["buffer_meta"],
+            "evidence": ls["evidence"],
+            "targets": ls["targets"],
+            "moves": ls["moves"],
         }
     meta["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
     blobs[STATE] = json.dumps(meta, indent=1).encode()
@@ -148,7 +151,8 @@ def load_checkpoint(
             f"checkpoint {path} has buffer_size {saved_cfg.buffer_size}, "
             f"the learner config asks for {cfg_l.buffer_size}"
         )
-    learner = Learner(agents, cfg_l, rewards)
+    groups = (counters.get("evidence") or {}).get("groups")
+    learner = Learner(agents, cfg_l, rewards, groups=groups)
     buffer = read_tensors(path, meta, BUFFER)
     opt_tensors = read_tensors(path, meta, OPTIM)
     try:
@@ -175,6 +179,9 @@ def load_checkpoint(
                 "updates": counters["updates"],
                 "episodes": counters["episodes"],
                 "alpha": counters["alpha"],
+                "evidence": counters["evidence"],
+                "targets": counters["targets"],
+                "moves": counters["moves"],
             }
         )
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:

@@ -16,17 +16,21 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
 - L_m ties each Q_i to stopgrad(Q_tot). The team reward is r_tot = mean_i r_i, so Q_tot
   estimates the mean of the Q_i and each Q_i's consistent target is Q_tot itself (Q_tot / N
   would be the target if r_tot were the sum; pulling towards it biased every Q_i down).
-- L_actor = -sum_i Q_i(b_i, mu_i(b_i)) trains the action heads through a *frozen* critic: its
-  weights enter as constants and the belief is detached, so the actor can only raise Q by
-  changing the action, not by editing the critic or the belief state.
-  The actor is *gated*: a control of agent i moves only while the replay buffer shows a
-  reward slope on it, i.e. the t-statistic of the least-squares slope of r_i on that control
-  (`ReplayBuffer.action_evidence`) exceeds `actor_gate_t` in size. The value is unchanged,
-  only the gradient is masked. Ungated, the actor stepped along whatever slope the critic's
-  noise suggested and integrated it like a random walk: with the reward ignoring the action,
-  actions drifted 0.30 in 270 simulated episodes and 0.46 in 1000 (learner_sim, seed 0).
-  The threshold is 3, not 2, because the gate is looked at on every update, thousands of
-  looks per run: at 2 it opened on noise in one of three seeds (null drift 0.33).
+- L_actor moves the action heads. With `actor: evidence` (the default) it follows the evidence
+  of `econ.belief.evidence`, not the critic: a control moves only once the sequential test of
+  the executor's own correctness on its own exploration offsets has crossed its boundary, in
+  that test's direction, by `evidence_step` (normalised units), and the test starts afresh
+  where the control lands. The move is made at once (the action head's output bias shifts by
+  it) and held by L_actor = sum_{i,k with a target} (z_ik - logit(target_ik))^2 on the
+  pre-sigmoid output: the control gets there whatever the critic's slope, and the critic's
+  gradient does not move the action at all in this mode. (Its slope is shrunk by weight decay and is noisiest where the evidence
+  is weakest; measured on the simulator, a critic-driven actor behind an evidence gate moved
+  against the evidence in 2 of 4 runs and stalled short of the optimum in another.) The
+  critic, the mixer and the epsilon-gap stay: they are what the equilibrium is measured with.
+  With `actor: critic`, L_actor = -sum_i Q_i(b_i, mu_i(b_i)) through a *frozen* critic (its
+  weights enter as constants and the belief is detached), SPEC 4.5's actor, ungated: on a
+  reward that ignores the action it drifts like a random walk (0.30 in 270 simulated
+  episodes), so it is kept for experiments on the critic, not for training runs.
 - L_bound = sum (|z| - actor_bound)_+^2 on the action head's pre-sigmoid output z keeps the policy
   off the range ends: a saturated sigmoid has no gradient, so an actor pushed there by one noisy
   critic slope never comes back (measured: agents stuck at a random range end).
@@ -47,18 +51,21 @@ Why these optimisers (numbers from `benchmarks/learner_sim.py` and issue 9's not
 - The gradients of the action heads are clipped apart from the rest, so the critic's large
   early gradients do not shrink the actor's step.
 
-Exploration is Gaussian in normalised action units, reflected at the range ends, with a
-standard deviation annealed linearly from `noise_std` to `noise_std_final` over
-`noise_decay_episodes` episodes: wide at first, so the critic sees enough of the slope to
-estimate it (at 0.1 the slope was undetectable, issue 9), then narrower, so the played actions
-approach the policy. Each episode is followed by `updates_per_episode` gradient steps (the
+Exploration is Gaussian in normalised action units, reflected at the range ends, stratified
+across the executors of one question (their offsets are spread over the normal's quantiles, so
+every question compares low and high settings), kept at `noise_std` for the first
+`noise_decay_start` episodes while the evidence is gathered, then annealed linearly to
+`noise_std_final` over `noise_decay_episodes` episodes, so the played actions approach the
+policy. Each episode is followed by `updates_per_episode` gradient steps (the
 update-to-data ratio): an update costs ~10 ms, an episode ~40 s of LLM calls.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -66,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor
 
 from econ.belief.buffer import ReplayBuffer, Transition
+from econ.belief.evidence import Evidence
 from econ.belief.networks import EconAgents
 from econ.belief.rewards import Alpha, RewardWeights, update_alpha
 
@@ -86,12 +94,18 @@ class LearnerConfig(BaseModel):
     lambda_b: float = Field(0.1, ge=0)
     critic_weight_decay: float = Field(1.0, ge=0, description="decoupled (AdamW)")
     actor_bound: float = Field(3.0, gt=0, description="largest |pre-sigmoid action| unpenalised")
-    actor_gate_t: float = Field(
-        3.0, ge=0, description="move a control only where |t| of its reward slope exceeds this"
+    actor: Literal["evidence", "critic"] = Field(
+        "evidence", description="what moves the action heads: see the module docstring"
     )
+    evidence_alpha: float = Field(
+        0.05, gt=0, lt=1, description="chance of a test ever crossing its boundary on noise"
+    )
+    evidence_rho: float = Field(100.0, gt=0, description="the boundary's mixture width, rounds")
+    evidence_step: float = Field(0.35, gt=0, le=1, description="one move, normalised units")
     noise_std: float = Field(0.3, ge=0, description="exploration std at the start, [0, 1] units")
     noise_std_final: float = Field(0.1, ge=0)
-    noise_decay_episodes: int = Field(200, ge=1)
+    noise_decay_start: int = Field(150, ge=0, description="episodes of wide exploration first")
+    noise_decay_episodes: int = Field(100, ge=1)
     trust_region: float = Field(2.0, gt=0, description="gap deviations: +- this many stds")
     gap_grid: int = Field(5, ge=2, description="deviation grid points per control")
     device: str = "cpu"
@@ -115,8 +129,15 @@ class Learner:
     """Owns the optimiser, replay buffer, exploration RNG, schedule and current reward weights."""
 
     def __init__(
-        self, agents: EconAgents, cfg: LearnerConfig, rewards: RewardWeights, seed: int = 0
+        self,
+        agents: EconAgents,
+        cfg: LearnerConfig,
+        rewards: RewardWeights,
+        seed: int = 0,
+        groups: Sequence[int] | None = None,
     ) -> None:
+        """`groups[i]` names executor i's model: executors of one model pool their evidence
+        (default: one model for the whole team)."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         self.agents = agents.to(self.device)
@@ -136,6 +157,11 @@ class Learner:
         axis = torch.linspace(-1.0, 1.0, cfg.gap_grid)
         offsets = torch.cartesian_prod(*[axis] * a).reshape(-1, a)  # [K, A], in trust-region units
         self._offsets = offsets.to(self.device)
+        self.evidence = Evidence(
+            groups if groups is not None else [0] * n, a, cfg.evidence_alpha, cfg.evidence_rho
+        )
+        self.targets = torch.full((n, a), math.nan)  # [N, A] where the evidence sent a control
+        self.moves: list[tuple[int, int, int, float]] = []  # (episode, agent, control, target)
 
     def _param_groups(self) -> list[dict]:
         """AdamW's groups: everything but the actor and critic heads, then the critic heads with
@@ -154,9 +180,10 @@ class Learner:
 
     @property
     def noise_std(self) -> float:
-        """Exploration std now: linear from noise_std to noise_std_final over the decay episodes."""
+        """Exploration std now: noise_std for the first noise_decay_start episodes, then linear
+        to noise_std_final over noise_decay_episodes."""
         cfg = self.cfg
-        frac = min(1.0, self.episodes / cfg.noise_decay_episodes)
+        frac = min(1.0, max(0, self.episodes - cfg.noise_decay_start) / cfg.noise_decay_episodes)
         return cfg.noise_std + frac * (cfg.noise_std_final - cfg.noise_std)
 
     @torch.no_grad()
@@ -168,9 +195,19 @@ class Learner:
         """
         agents = self.agents
         u = agents.policy(agents.beliefs(obs.to(self.device)))
-        noise = torch.randn(u.shape, generator=self.noise_generator, device=u.device, dtype=u.dtype)
+        noise = self._stratified(u.shape).to(u.device, u.dtype)
         u = _reflect(u + self.noise_std * noise)
         return agents.denormalise(u)
+
+    def _stratified(self, shape: torch.Size) -> Tensor:
+        """Standard normal noise [B, N, A] whose N values per question and control fall in N
+        different quantile bins of the normal (in a random order), so the executors of one
+        question always spread over low and high offsets."""
+        b, n, a = shape
+        gen = self.noise_generator
+        order = torch.rand(b, n, a, generator=gen, device=self.device).argsort(dim=1)
+        p = (order + torch.rand(b, n, a, generator=gen, device=self.device)) / n
+        return torch.special.ndtri(p.clamp(1e-6, 1 - 1e-6))
 
     @torch.no_grad()
     def q_values(self, obs: Tensor, actions: Tensor) -> Tensor:
@@ -191,6 +228,44 @@ class Learner:
         self.alpha = update_alpha(self.alpha, components, q, self.reward_weights.eta)
 
     # --- learning ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def record_evidence(
+        self, obs: Tensor, actions: Tensor, correct: Sequence[bool], acted: Sequence[bool]
+    ) -> list[tuple[int, int, float]]:
+        """Add one question's first round to the evidence (obs [N, obs_dim], the actions
+        played [N, A] in real units, each executor's correctness), before the policy is
+        updated on it; where a test is decided, move the control to its new target (the
+        action head's output bias shifts by the move) and restart the test. Returns the moves
+        made: (agent, control index, target)."""
+        agents = self.agents
+        u_pol = agents.policy(agents.beliefs(obs.unsqueeze(0).to(self.device)))[0].cpu()
+        offsets = agents.normalise(actions.to(self.device)).cpu() - u_pol
+        self.evidence.add(offsets, correct, acted)
+        if self.cfg.actor != "evidence":
+            return []
+        lo = torch.sigmoid(torch.tensor(-self.cfg.actor_bound)).item()
+        moves = []
+        for g, k in self.evidence.decisions().nonzero().tolist():
+            sign = self.evidence.decisions()[g, k].item()
+            for i, group in enumerate(self.evidence.groups):
+                if self.evidence.group_ids.index(group) != g:
+                    continue
+                base = self.targets[i, k] if not self.targets[i, k].isnan() else u_pol[i, k]
+                target = float(min(max(base + sign * self.cfg.evidence_step, lo), 1 - lo))
+                self.targets[i, k] = target
+                # there at once: the head's bias shifts z by the move (exact on this question,
+                # the same shift on every other); L_actor then holds it there
+                shift = torch.logit(torch.tensor(target)) - torch.logit(u_pol[i, k])
+                agents.actor_out.bias[i, k] += shift.to(agents.actor_out.bias.device)
+                moves.append((i, k, target))
+                self.moves.append((self.episodes, i, k, target))
+            self.evidence.restart(g, k)
+        return moves
+
+    def evidence_t(self) -> Tensor:
+        """[N, A]: each executor's current test statistic (its group's)."""
+        return self.evidence.per_agent(self.evidence.t())
 
     def store(self, transitions: Sequence[Transition]) -> None:
         """Add one episode (one question, one transition per round) to the replay buffer."""
@@ -222,9 +297,7 @@ class Learner:
         mix = ((q - q_tot.detach().unsqueeze(1)).pow(2) * batch.acted).sum(dim=1).mean()
         b_fixed = b.detach()
         z = agents.pre_squash(b_fixed)
-        gate = self.actor_gate()  # [N, A]: 1 where the data supports moving that control
-        z_gated = z.detach() + gate * (z - z.detach())  # same value, gradient only where gated
-        actor = -agents.q_values(b_fixed, torch.sigmoid(z_gated), frozen=True).sum(dim=1).mean()
+        actor = self._actor_loss(b_fixed, z)
         bound = F.relu(z.abs() - cfg.actor_bound).pow(2).sum(dim=(1, 2)).mean()
         pred_others, commit_logit = agents.belief_predictions(b)
         others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
@@ -268,14 +341,14 @@ class Learner:
         )
         return dict(zip(names, values.detach().tolist(), strict=True))
 
-    def actor_gate(self) -> Tensor:
-        """[N, A]: 1.0 for the controls whose reward slope in the replay buffer has a
-        t-statistic above `actor_gate_t` in size, else 0.0 (all 1.0 when the gate is off)."""
-        n, a = self.agents.cfg.n_agents, self.agents.cfg.action_dim
-        if self.cfg.actor_gate_t <= 0:
-            return torch.ones(n, a, device=self.device)
-        t = self.buffer.action_evidence().to(self.device)
-        return (t.abs() > self.cfg.actor_gate_t).float()
+    def _actor_loss(self, b_fixed: Tensor, z: Tensor) -> Tensor:
+        """L_actor (module docstring): the pull to the evidence's targets, or the critic's."""
+        if self.cfg.actor == "critic":
+            return -self.agents.q_values(b_fixed, torch.sigmoid(z), frozen=True).sum(dim=1).mean()
+        targets = self.targets.to(z.device)
+        has = ~targets.isnan()
+        goal = torch.logit(torch.where(has, targets, torch.full_like(targets, 0.5)))
+        return ((z - goal).pow(2) * has).sum(dim=(1, 2)).mean()
 
     # --- equilibrium ------------------------------------------------------------------------
 
@@ -314,6 +387,9 @@ class Learner:
             "updates": self.updates,
             "episodes": self.episodes,
             "alpha": list(self.alpha),
+            "evidence": self.evidence.state_dict(),
+            "targets": self.targets.tolist(),
+            "moves": [list(m) for m in self.moves],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -329,6 +405,12 @@ class Learner:
         self.episodes = int(state["episodes"])
         a1, a2, a3 = (float(a) for a in state["alpha"])
         self.alpha = (a1, a2, a3)
+        self.evidence.load_state_dict(state["evidence"])
+        targets = torch.tensor(state["targets"], dtype=torch.float32)
+        if targets.shape != self.targets.shape:
+            raise ValueError(f"targets have shape {tuple(targets.shape)}")
+        self.targets = targets
+        self.moves = [(int(e), int(i), int(k), float(t)) for e, i, k, t in state["moves"]]
 
 
 def _reflect(u: Tensor) -> Tensor:

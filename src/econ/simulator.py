@@ -1,18 +1,25 @@
-"""A calibrated simulator of the executors, to check that the learner finds the best controls.
+"""A simulator of the executors calibrated on a real training log, to check that the learner
+finds the best controls and holds still when there are none, through the training loop that
+ships (`econ.train.learn`, the same function `econ.train.train` calls for every real episode).
 
-Real training costs ~40 s of LLM calls per question, far too slow to tell a learner that
-follows the reward slope from one that drifts. Here fake executors answer fake questions in
-microseconds, with a chance of being right that follows a *measured* accuracy-vs-controls
-table (the action sweep), so the learner faces the same signal-to-noise as on the real model:
+It stays in the package, outside the learning core (`econ.belief`), because both the tests and
+`benchmarks/learner_sim.py` drive it. Real training costs ~40 s of LLM calls per question;
+here fake executors answer fake questions in microseconds with the same signal and noise:
 
-- each executor is right with probability `table(controls) * ease_q`, a Bernoulli draw; the
-  question's ease (uniform in [0.5, 1.5], mean 1) varies the difficulty without moving the best
-  controls, and the team's accuracy over questions is the table's;
+- executor i is right with probability `table(controls_i)` (the action sweep's measured
+  accuracy-vs-controls table), drawn through a Gaussian copula whose latent correlation
+  within a question (0.52) gives a correlation of correctness between two executors of one
+  question of 0.28, as measured in `results/train-gsm8k-0.5b` (0.277 over 200 episodes;
+  independent draws gave 0.03): questions are hard or easy for the whole team;
 - wrong answers are one of a few distractors per question, so wrong executors sometimes agree;
   the commitment is the plurality answer (ties drawn at random), and rewards are SPEC 4.4's;
-- executors differ: executor i sees the table shifted by `shifts[i]` normalised units along
-  temperature (mirrored at the range ends), as if its model preferred hotter sampling, so every
-  agent has its own optimum and must learn from its own reward;
+- the cosine of a response to the commitment (AL's second half) is 0.57 when the executor
+  agrees with it and 0.51 when not, plus a question-level part of sd 0.24 and an own part of
+  sd 0.15, clamped to [0, 1]: the real log's means, between-question and within-question
+  spreads (0.57, 0.51, 0.24, 0.15);
+- scenarios: one shared optimum (`shifts` all 0, a team of one model, the default), or a
+  heterogeneous team whose executor i sees the table shifted by `shifts[i]` normalised units
+  along temperature (mirrored at the range ends), so each has its own optimum;
 - observations look like the real ones: unit-norm "sentence embeddings" of questions and
   strategies with the pairwise cosine of real GSM8K questions (~0.37), plus history features.
 
@@ -30,36 +37,30 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from econ.belief.buffer import Transition
 from econ.belief.controls import Controls
 from econ.belief.early_stop import EarlyStop, EarlyStopConfig
 from econ.belief.history import AgentHistory
 from econ.belief.landscape import AccuracyTable
 from econ.belief.learner import Learner
 from econ.belief.rewards import agent_rewards, team_reward
+from econ.methods.econ import EconStep
+from econ.train import RoundScore, learn
 
 QUESTION_COSINE = 0.37  # mean pairwise cosine of all-MiniLM-L6-v2 embeddings of GSM8K questions
 OPTIMUM_TOLERANCE = 0.005  # accuracy within this of the best counts as optimal
+LATENT_CORRELATION = 0.52  # -> correctness correlation 0.28 within a question (real log: 0.277)
+COSINE_AGREE, COSINE_DISAGREE = 0.57, 0.51  # the real log's mean cosine to the commitment
+COSINE_QUESTION_SD, COSINE_OWN_SD = 0.24, 0.15  # its between- and within-question spread
+HETEROGENEOUS = [0.0, 0.3, 0.6]  # the heterogeneous scenario's shifts (normalised units)
 
 
 @dataclass
 class SimQuestion:
-    """A fake question: embeddings of its text and of its strategy, and how easy it is."""
+    """A fake question: embeddings of its text and of its strategy, and its difficulty."""
 
     emb: Tensor  # [embed_dim], unit norm
     strategy: Tensor  # [embed_dim], unit norm
-    ease: float  # multiplies every executor's chance of being right
-
-
-@dataclass
-class SimOutcome:
-    """What one question produced: who was right, the commitment, and everyone's rewards."""
-
-    correct: list[bool]
-    agree: list[bool]
-    team_correct: bool
-    rewards: list[float]
-    commit_emb: Tensor
+    hardness: float  # the question's share of every executor's latent (standard normal)
 
 
 class FakeExecutors:
@@ -81,7 +82,7 @@ class FakeExecutors:
         self.embed_dim = embed_dim
         self.distractors = distractors
         self.gen = torch.Generator().manual_seed(seed)
-        shifts = shifts if shifts is not None else [0.3 * i for i in range(n_agents)]
+        shifts = shifts if shifts is not None else [0.0] * n_agents
         if len(shifts) != n_agents:
             raise ValueError(f"{len(shifts)} shifts for {n_agents} executors")
         axis = list(controls).index("temperature") if "temperature" in controls else 0
@@ -131,37 +132,42 @@ class FakeExecutors:
     # --- questions and answers --------------------------------------------------------------
 
     def question(self) -> SimQuestion:
-        """A fresh question, its strategy, and its ease."""
+        """A fresh question, its strategy, and its difficulty."""
         a = math.sqrt(QUESTION_COSINE)
 
         def text() -> Tensor:
             noise = F.normalize(torch.randn(self.embed_dim, generator=self.gen), dim=0)
             return F.normalize(a * self._topic + math.sqrt(1 - a * a) * noise, dim=0)
 
-        ease = 0.5 + torch.rand((), generator=self.gen).item()
-        return SimQuestion(emb=text(), strategy=text(), ease=ease)
+        hardness = torch.randn((), generator=self.gen).item()
+        return SimQuestion(emb=text(), strategy=text(), hardness=hardness)
 
-    def answer(self, q: SimQuestion, u: Tensor, alpha: tuple[float, float, float]) -> SimOutcome:
-        """Executors answer q with normalised actions u [N, A]; the team commits; SPEC 4.4
-        rewards with weights alpha."""
-        p = (self.accuracy(u) * q.ease).clamp(0.0, 1.0)
-        correct = torch.rand(self.n_agents, generator=self.gen) < p
+    def answer(self, q: SimQuestion, u: Tensor, alpha: tuple[float, float, float]) -> RoundScore:
+        """Executors answer q with normalised actions u [N, A]; the team commits to the
+        plurality; SPEC 4.4 rewards with weights alpha, as `econ.train.score` gives them."""
+        p = self.accuracy(u).clamp(1e-6, 1 - 1e-6)
+        rho = LATENT_CORRELATION
+        own = torch.randn(self.n_agents, generator=self.gen)
+        latent = math.sqrt(rho) * q.hardness + math.sqrt(1 - rho) * own
+        correct = latent < torch.special.ndtri(p)  # P(correct) = p, correlated within q
         wrong = torch.randint(1, self.distractors + 1, (self.n_agents,), generator=self.gen)
         answers = torch.where(correct, torch.zeros_like(wrong), wrong)
         counts = torch.bincount(answers, minlength=self.distractors + 1).float()
         ties = (counts == counts.max()).nonzero().flatten()
         commit = ties[torch.randint(len(ties), (1,), generator=self.gen)].item()
         agree = (answers == commit).tolist()
-        # cosine of a response to the commitment's text: high when they share the answer
-        cos = torch.where(answers == commit, 0.85, 0.55) + 0.05 * torch.randn(
-            self.n_agents, generator=self.gen
-        )
-        team_correct = commit == 0
-        rewards, _ = agent_rewards(agree, cos.tolist(), correct.tolist(), team_correct, alpha)
+        shared = COSINE_QUESTION_SD * torch.randn((), generator=self.gen)
+        cos = (
+            torch.where(answers == commit, COSINE_AGREE, COSINE_DISAGREE)
+            + shared
+            + COSINE_OWN_SD * torch.randn(self.n_agents, generator=self.gen)
+        ).clamp(0.0, 1.0)
+        team_correct = bool(commit == 0)
+        rewards, parts = agent_rewards(agree, cos.tolist(), correct.tolist(), team_correct, alpha)
         commit_emb = F.normalize(
             q.emb + 0.5 * F.normalize(torch.randn(self.embed_dim, generator=self.gen), dim=0), dim=0
         )
-        return SimOutcome(correct.tolist(), agree, team_correct, rewards, commit_emb)
+        return RoundScore(rewards, parts, agree, correct.tolist(), team_correct, commit_emb)
 
 
 @dataclass
@@ -201,8 +207,9 @@ def simulate(
 ) -> SimReport:
     """Train `learner` on simulated questions for up to `episodes` episodes.
 
-    The same steps as `econ.train.train`: play (explore), reward, store, update, measure; the
-    gap and the action moves are measured on `heldout` questions never trained on.
+    Each episode is played here (a fake question, the exploring policy, the fake team's answer
+    and rewards) and learned from by `econ.train.learn`, the function every real episode goes
+    through; the gap and the action moves are measured on `heldout` questions never trained on.
     """
     agents, n = learner.agents, executors.n_agents
     history = AgentHistory(n)
@@ -216,29 +223,12 @@ def simulate(
         q = executors.question()
         obs = observation(q, history, n)
         actions = learner.explore(obs.unsqueeze(0))[0]
-        # reward
-        outcome = executors.answer(q, agents.normalise(actions), learner.alpha)
-        rewards = torch.tensor(outcome.rewards)
-        # store
-        learner.store(
-            [
-                Transition(
-                    obs=obs,
-                    actions=actions,
-                    rewards=rewards,
-                    reward_tot=team_reward(outcome.rewards),
-                    commit_emb=outcome.commit_emb,
-                    commit_correct=float(outcome.team_correct),
-                )
-            ]
-        )
-        history.update(outcome.rewards, outcome.agree)
-        observed.extend(outcome.rewards)
-        report.team_rewards.append(team_reward(outcome.rewards))
-        # update
-        if learner.ready:
-            for _ in range(learner.cfg.updates_per_episode):
-                learner.update()
+        score = executors.answer(q, agents.normalise(actions), learner.alpha)
+        step = EconStep(0, obs, actions, [True] * n, [None] * n)
+        # learn: alpha, evidence, store, update
+        learn(learner, history, [step], [score])
+        observed.extend(score.rewards)
+        report.team_rewards.append(team_reward(score.rewards))
         report.episodes = episode
         # measure
         if episode % gap_every == 0 or episode == episodes:
