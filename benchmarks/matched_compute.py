@@ -9,9 +9,9 @@ most executor prompts exactly as the run named by `--before` did, and econ-nostr
 executors ask exactly what self_consistency-matched-t's first samples ask):
 
 1. econ with the current protocol,
-2. self_consistency-matched-t (K samples at the executors' temperature),
-3. econ-nostrategy,
-4. self_consistency (K samples at 0.7).
+2. self_consistency (K samples at 0.7),
+3. self_consistency-matched-t (K samples at the executors' temperature),
+4. econ-nostrategy.
 
 Resumable: run the same command again and it continues where it stopped (the cache is on, so
 no finished call is paid twice). `--before` names a finished run of the protocol as it was (a
@@ -37,7 +37,7 @@ from econ.stats import paired_stats, wilson_interval
 from econ.tasks import get_benchmark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test-first300.jsonl"
-PHASES = [["econ"], ["self_consistency-matched-t"], ["econ-nostrategy"], ["self_consistency"]]
+PHASES = [["econ"], ["self_consistency"], ["self_consistency-matched-t"], ["econ-nostrategy"]]
 
 
 def rules_on_before(records: list[dict], bench) -> dict:
@@ -142,9 +142,16 @@ def main() -> None:
 
     bench = get_benchmark("gsm8k")
     records = latest_records(read_records(out / RECORDS))
-    report = build_report(records, [m for m in methods if m in done], bench)
+    # a suite stopped part-way is judged on the questions every method it reached answered
+    present = [m for m in methods if any(r["method"] == m for r in records)]
+    answered = [{r["id"] for r in records if r["method"] == m} for m in present]
+    common = set.intersection(*answered) if answered else set()
+    records = [r for r in records if r["id"] in common]
+    report = build_report(records, present, bench)
     result = {
         "run": str(out),
+        "methods": present,
+        "questions": len(common),
         "after": protocol_figures(records),
         "nostrategy": protocol_figures(records, "econ-nostrategy"),
         "econ_vs_nostrategy": paired_stats(records, ["econ", "econ-nostrategy"])[0],
