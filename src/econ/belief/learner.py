@@ -23,9 +23,10 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
   where the control lands. The move is made at once (the action head's output bias shifts by
   it) and held by L_actor = sum_{i,k with a target} (z_ik - logit(target_ik))^2 on the
   pre-sigmoid output: the control gets there whatever the critic's slope, and the critic's
-  gradient does not move the action at all in this mode. (Its slope is shrunk by weight decay and is noisiest where the evidence
-  is weakest; measured on the simulator, a critic-driven actor behind an evidence gate moved
-  against the evidence in 2 of 4 runs and stalled short of the optimum in another.) The
+  gradient does not move the action at all in this mode. (Its slope is shrunk by weight
+  decay and is noisiest where the evidence is weakest; measured on the simulator, a
+  critic-driven actor behind an evidence gate moved against the evidence in 2 of 4 runs and
+  stalled short of the optimum in another.) The
   critic, the mixer and the epsilon-gap stay: they are what the equilibrium is measured with.
   With `actor: critic`, L_actor = -sum_i Q_i(b_i, mu_i(b_i)) through a *frozen* critic (its
   weights enter as constants and the belief is detached), SPEC 4.5's actor, ungated: on a
