@@ -18,8 +18,9 @@ The test is looked at after every episode, so its threshold is a sequential boun
 fixed |t|: the normal-mixture boundary (Robbins 1970) |t| >= sqrt((1 + rho/n) (log(1 + n/rho) +
 2 log(1/alpha))) for n observations keeps the chance of ever crossing it on noise, over an
 unbounded run, at most about alpha. With alpha 0.05 and rho 100 it is 3.5 at n = 60 and 3.1 at
-n = 900. When a test crosses, it is decided (the sign of the slope), and it starts afresh,
-since the actor then moves and the local slope must be measured again where it lands.
+n = 900. When a test of at least MIN_ROUNDS rounds crosses, it is decided (the sign of the slope), and
+it starts afresh, since the actor then moves and the local slope must be measured again where
+it lands.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ import torch
 from torch import Tensor
 
 STATS = ("n", "sx", "sy", "sxx", "sxy", "syy")
+# No test is decided on fewer rounds: the boundary assumes the noise's variance is known, and
+# with a handful of points its estimate can be near zero (3 points on a line give any t).
+MIN_ROUNDS = 30
 
 
 class Evidence:
@@ -83,9 +87,11 @@ class Evidence:
         )
 
     def decisions(self) -> Tensor:
-        """[G, A]: +1 or -1 where a test has crossed its boundary (the slope's sign), else 0."""
+        """[G, A]: +1 or -1 where a test of at least MIN_ROUNDS rounds has crossed its
+        boundary (the slope's sign), else 0."""
         t = self.t()
-        return torch.where(t.abs() >= self.boundary(), t.sign(), torch.zeros_like(t))
+        crossed = (t.abs() >= self.boundary()) & (self.sums[..., 0] >= MIN_ROUNDS)
+        return torch.where(crossed, t.sign(), torch.zeros_like(t))
 
     def restart(self, g: int, k: int) -> None:
         """Start test (g, k) afresh: after the actor moves, the local slope is measured anew."""
