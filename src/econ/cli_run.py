@@ -45,10 +45,25 @@ def prepare_run(
         raise UserError("--config cannot be combined with --resume: the run keeps its config")
     if opts["out"] is not None and Path(opts["out"]).resolve() != run_dir.resolve():
         raise UserError("--out cannot be combined with --resume: the run stays in its directory")
+    _same_kind(command, run_dir)
     cfg = resumed_config(command, run_dir / CONFIG, given)
     data = check_inputs(cfg, split)
     note(f"resuming {run_dir} with its saved config", opts.get("format", "md"))
     return cfg, run_dir, data
+
+
+def _same_kind(command: str, run_dir: Path) -> None:
+    """A training run resumes only with `econ train`, an eval or compare run only with those:
+    each writes files the other kind's reader does not expect."""
+    from econ.episodes import EPISODES
+    from econ.runs import RECORDS
+
+    training = (run_dir / EPISODES).exists() or (run_dir / "checkpoint").exists()
+    evaluating = (run_dir / RECORDS).exists()
+    if command == "train" and evaluating and not training:
+        raise UserError(f"{run_dir} is an eval or compare run; econ train cannot resume it")
+    if command != "train" and training:
+        raise UserError(f"{run_dir} is a training run; resume it with econ train --resume")
 
 
 def note(text: str, fmt: str) -> None:

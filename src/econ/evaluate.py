@@ -24,7 +24,14 @@ from econ.llm.base import LLMError
 from econ.methods.base import CallLog, MakeLLM, Method, ModelUsage, gather_all
 from econ.methods.registry import build_method
 from econ.report import write_report
-from econ.runs import RECORDS, append_record, load_run_records, progress_bar, record_key
+from econ.runs import (
+    RECORDS,
+    append_record,
+    load_run_records,
+    progress_bar,
+    record_key,
+    run_lock,
+)
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 
@@ -142,6 +149,19 @@ async def run_methods(
     show_progress: bool = True,
     make_llm: MakeLLM = default_make_llm,
     data: RunData | None = None,
+) -> dict:
+    """`_run_methods` while holding the run directory (`econ.runs.run_lock`): a second
+    process resuming or rescoring the same run is refused instead of writing beside it."""
+    with run_lock(run_dir):
+        return await _run_methods(cfg, run_dir, show_progress, make_llm, data)
+
+
+async def _run_methods(
+    cfg: RunConfig,
+    run_dir: Path,
+    show_progress: bool,
+    make_llm: MakeLLM,
+    data: RunData | None,
 ) -> dict:
     """Run every configured method on the same questions for every epoch; returns the summary.
 

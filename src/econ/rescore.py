@@ -11,11 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from econ.compute import build_report
-from econ.config import load_config
+from econ.config import load_saved_config
 from econ.errors import UserError
 from econ.methods.registry import method_class
 from econ.report import write_report
-from econ.runs import CONFIG, RECORDS, latest_records, read_records, rewrite_records
+from econ.runs import (
+    CONFIG,
+    RECORDS,
+    has_key,
+    latest_records,
+    parsed_lines,
+    rewrite_records,
+    run_lock,
+)
 from econ.tasks import get_benchmark
 
 
@@ -25,9 +33,22 @@ def rescore_run(run_dir: Path) -> int:
     (id, method, epoch): earlier ones were superseded by `--resume`."""
     if not (run_dir / CONFIG).is_file() or not (run_dir / RECORDS).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG} and {RECORDS})")
-    cfg = load_config(run_dir / CONFIG)
+    with run_lock(run_dir):  # refused while an eval or a resume is still writing the run
+        return _rescore(run_dir)
+
+
+def _rescore(run_dir: Path) -> int:
+    cfg = load_saved_config(run_dir / CONFIG)  # a torn config would regrade as the defaults
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
-    records = latest_records(read_records(run_dir / RECORDS))
+    lines = parsed_lines(run_dir / RECORDS)
+    damaged = [n for n, rec in lines if not (isinstance(rec, dict) and has_key(rec))]
+    if damaged:
+        raise UserError(
+            f"{run_dir / RECORDS} has {len(damaged)} damaged line(s) (first at line "
+            f"{damaged[0]}); rescoring would drop them: run --resume {run_dir} first, which "
+            "answers those questions again"
+        )
+    records = latest_records([rec for _, rec in lines])
     changed = 0
     for rec in records:
         if rec.get("error") is not None:

@@ -14,11 +14,13 @@ config, model and data modules it needs to start a run are imported where they a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -150,6 +152,46 @@ def progress_bar(enabled: bool) -> Progress:
     )
 
 
+# ---- one writer at a time ------------------------------------------------------------------
+
+LOCK = ".lock"
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory for one writer: eval, compare, train, their resumes and
+    `econ rescore` take it for as long as they write there; a second writer is refused with
+    one line naming the holder's pid. The lock is an flock on RUN/.lock, so the kernel
+    releases it when its process dies, however it dies: no stale lock to clear by hand."""
+    path = run_dir / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise UserError(f"cannot lock the run directory {run_dir}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise UserError(
+                f"{run_dir} is being written by another econ process (pid {holder}); "
+                "wait for it to end or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def own_file(path: Path) -> Path:
+    """`path`, refused when it is a symlink: a run's commands read and write the run's own
+    files, never whatever a link placed inside the directory points to."""
+    if path.is_symlink():
+        raise UserError(f"{path} is a symlink; econ reads and writes only a run's own files")
+    return path
+
+
 # ---- writing ------------------------------------------------------------------------------
 
 
@@ -163,13 +205,10 @@ def append_record(out: IO[str], record: Mapping[str, Any]) -> None:
 
 def rewrite_records(path: Path, records: list[dict]) -> None:
     """Replace a records file atomically: a crash leaves the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from econ.config import write_atomically
+
+    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    write_atomically(path, text.encode("utf-8"))
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -199,6 +238,12 @@ def _parsed_lines(path: Path, repair: bool) -> list[tuple[int, Any]]:
         except ValueError:  # invalid JSON or not UTF-8
             parsed.append((number, None))
     return parsed
+
+
+def parsed_lines(path: Path) -> list[tuple[int, Any]]:
+    """(line number, parsed JSON or None) for every complete line, read-only: what a reader
+    that must count damaged lines, not skip them, goes by."""
+    return _parsed_lines(path, repair=False)
 
 
 def read_records(path: Path, *, repair: bool = True) -> list[dict]:
@@ -240,6 +285,7 @@ def load_run_records(
     mixed, and is refused with one line rather than merged into this run's results.
     """
     ids = {q.id for q in questions}
+    own_file(path)
     kept: list[dict] = []
     damaged = 0
     for number, rec in _parsed_lines(path, repair=True):

@@ -26,6 +26,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from econ.belief.buffer import Transition
 from econ.belief.checkpoint import load_checkpoint, load_user_tensors, save_checkpoint
+from econ.belief.checkpoint_files import recover_dir
 from econ.belief.early_stop import EarlyStop
 from econ.belief.embedder import Embedder
 from econ.belief.history import AgentHistory
@@ -43,13 +44,14 @@ from econ.episodes import (
     records_before,
     team_rewards,
 )
+from econ.errors import UserError
 from econ.llm import aclose_all
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import CallLog, MakeLLM
 from econ.methods.econ import EconResult, EconStep, EconSystem
 from econ.plots import plot_training
-from econ.runs import append_record, progress_bar, read_records
+from econ.runs import append_record, own_file, progress_bar, read_records, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 
@@ -163,8 +165,20 @@ async def train(
     make_llm: MakeLLM = default_make_llm,
     data: RunData | None = None,
 ) -> dict:
-    """Train (or continue training) in `run_dir`; returns a short report of the run. `make_llm`
-    builds the team's LLMs; `data` is what `econ.cli_run.check_inputs` read, else read here."""
+    """Train (or continue training) in `run_dir`, holding it (`econ.runs.run_lock`); returns a
+    short report of the run. `make_llm` builds the team's LLMs; `data` is what
+    `econ.cli_run.check_inputs` read, else read here."""
+    with run_lock(run_dir):
+        return await _train(cfg, run_dir, show_progress, make_llm, data)
+
+
+async def _train(
+    cfg: RunConfig,
+    run_dir: Path,
+    show_progress: bool,
+    make_llm: MakeLLM,
+    data: RunData | None,
+) -> dict:
     tc = cfg.train
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     questions = (data or read_run_data(cfg.run, "train")).questions
@@ -173,7 +187,14 @@ async def train(
     n = len(cfg.executor_models())
     belief_cfg = BeliefConfig(n_agents=n, controls=cfg.econ.controls)
 
+    own_file(episodes_path)
+    recover_dir(ckpt)  # a kill between a checkpoint write's two renames left the old one aside
     resumed = (ckpt / "state.json").exists()
+    if not resumed and read_records(episodes_path):
+        raise UserError(
+            f"{run_dir} has recorded episodes but no checkpoint to continue them from "
+            f"({ckpt / 'state.json'} is missing); start a new run with another --out"
+        )
     if resumed:
         agents, learner, state = load_checkpoint(ckpt, tc.learner, belief_cfg=belief_cfg)
         history = AgentHistory.from_state(state["history"])

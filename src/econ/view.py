@@ -26,23 +26,41 @@ import yaml
 from econ.compute import build_report
 from econ.episodes import EPISODES
 from econ.errors import UserError
-from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, read_records
+from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, own_file, read_records
 from econ.stats import SIGNIFICANCE
 from econ.tasks import get_benchmark
 
 VIEW = "view.html"
 PLACEHOLDER = "__ECON_VIEW_DATA__"
+VIEW_MARK = '<meta name="generator" content="econ view">'  # in the template's head
 
 
 def write_view(run_dir: Path, out: Path | None = None) -> Path:
-    """Write the page (to RUN/view.html unless `out` is given) and return its path."""
-    html = render(view_data(run_dir))
+    """Write the page (to RUN/view.html unless `out` is given) and return its path.
+
+    The page replaces only a page: an existing `out` that is not one `econ view` wrote (a
+    run's records, its config, anything else) is refused, and the file is replaced
+    atomically, never written through a symlink to wherever it points.
+    """
+    from econ.config import write_atomically
+
     path = out if out is not None else run_dir / VIEW
+    if path.exists() and not path.is_symlink() and not _is_view(path):
+        raise UserError(f"{path} exists and is not a page econ view wrote; choose another --out")
+    html = render(view_data(run_dir))
     try:
-        path.write_text(html, encoding="utf-8")
+        write_atomically(path, html.encode("utf-8"))
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or e}") from None
     return path
+
+
+def _is_view(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return head.lower().startswith(b"<!doctype html>") and VIEW_MARK.encode() in head
 
 
 def view_data(run_dir: Path) -> dict[str, Any]:
@@ -56,6 +74,8 @@ def view_data(run_dir: Path) -> dict[str, Any]:
             f"{run_dir} is not a run directory: it holds neither {RECORDS} (eval, compare) "
             f"nor {EPISODES} (train)"
         )
+    own_file(run_dir / RECORDS)
+    own_file(run_dir / EPISODES)
     config_text = _read_text(run_dir / CONFIG)
     config = _parse_config(config_text)
     records = latest_records(
@@ -106,7 +126,11 @@ def _finite(value: Any) -> Any:
 
 
 def _read_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    """A run file's text; None when it is missing or a symlink (a page meant to be shared
+    embeds the run's own files, never what a link inside it points to)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _parse_config(text: str | None) -> dict[str, Any]:
@@ -196,4 +220,5 @@ def _plots(run_dir: Path) -> list[dict[str, str]]:
             "src": f"data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}",
         }
         for p in sorted(run_dir.glob("*.png"))
+        if p.is_file() and not p.is_symlink()
     ]

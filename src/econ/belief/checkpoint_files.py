@@ -56,6 +56,23 @@ def write_dir_atomically(path: Path, blobs: dict[str, bytes]) -> None:
         raise
 
 
+def recover_dir(path: Path) -> None:
+    """Undo a `write_dir_atomically` that a kill cut between its two renames: `path` is gone
+    and the previous directory waits aside as .NAME.old-*; it is put back (the newer copy,
+    never renamed into place, is dropped with the other leftovers)."""
+    parent = path.parent
+    if not parent.is_dir():
+        return
+    if not path.exists():
+        olds = sorted(parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+        if olds and not olds[-1].is_symlink():
+            os.rename(olds[-1], path)
+            _fsync_dir(parent)
+    for leftover in [*parent.glob(f".{path.name}.old-*"), *parent.glob(f".{path.name}.tmp-*")]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

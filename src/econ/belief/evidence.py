@@ -18,9 +18,9 @@ The test is looked at after every episode, so its threshold is a sequential boun
 fixed |t|: the normal-mixture boundary (Robbins 1970) |t| >= sqrt((1 + rho/n) (log(1 + n/rho) +
 2 log(1/alpha))) for n observations keeps the chance of ever crossing it on noise, over an
 unbounded run, at most about alpha. With alpha 0.05 and rho 100 it is 3.5 at n = 60 and 3.1 at
-n = 900. When a test of at least MIN_ROUNDS rounds crosses, it is decided (the sign of the slope), and
-it starts afresh, since the actor then moves and the local slope must be measured again where
-it lands.
+n = 900. When a test of at least MIN_ROUNDS rounds crosses, it is decided (the sign of the
+slope), and it starts afresh, since the actor then moves and the local slope must be measured
+again where it lands.
 """
 
 from __future__ import annotations

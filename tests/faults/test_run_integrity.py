@@ -1,0 +1,160 @@
+"""One writer per run, nothing followed out of a run directory, nothing rewritten that would be
+lost: rescore, view and resume against runs that are being written, damaged, torn or linked."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fakes import completion_body
+from faultkit import one_error_line
+
+from econ.belief.checkpoint_files import recover_dir
+from econ.runs import run_lock
+
+BOXED = completion_body("\\boxed{5}")
+
+
+@pytest.fixture
+def run(cli, config, serve) -> Path:
+    """A finished eval run of 4 demo questions in ./run."""
+    server = serve(lambda hit, h: (200, BOXED))
+    args = ["eval", "--method", "cot", "--limit", 4, "--model", f"openai:m@{server.url}"]
+    code, _, err = cli(*args, "--config", config(), "--out", "run")
+    assert code == 0, err
+    return Path("run")
+
+
+def hold_lock(path: Path) -> subprocess.Popen:
+    """Another process holding the run's lock until it is killed."""
+    code = (
+        "import sys, time; from pathlib import Path; from econ.runs import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"held"
+    return proc
+
+
+def test_a_run_being_written_is_refused_to_a_second_writer(cli, run):
+    before = (run / "records.jsonl").read_bytes()
+    holder = hold_lock(run)
+    try:
+        code, _, err = cli("rescore", run)
+        assert code == 2 and f"pid {holder.pid}" in one_error_line(err)
+        code, _, err = cli("eval", "--resume", run)
+        assert code == 2 and "being written by another econ process" in one_error_line(err)
+        assert (run / "records.jsonl").read_bytes() == before
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    code, out, err = cli("rescore", run)  # the kernel dropped the dead holder's lock
+    assert code == 0 and "verdicts changed: 0" in out, err
+
+
+def test_the_lock_is_one_per_run_and_released_on_exit(tmp_path):
+    with run_lock(tmp_path):
+        assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
+    with run_lock(tmp_path):  # released: taken again at once
+        pass
+
+
+def test_rescore_refuses_a_torn_config_and_damaged_lines_and_changes_nothing(cli, run):
+    records = (run / "records.jsonl").read_bytes()
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config[: len(config) // 2])
+    code, _, err = cli("rescore", run)
+    assert code == 2 and "incomplete" in one_error_line(err)
+    (run / "config.yaml").write_text(config)
+    lines = records.decode().splitlines(keepends=True)
+    (run / "records.jsonl").write_text(lines[0] + '{"id": "demo-02", "meth\n' + "".join(lines[1:]))
+    damaged = (run / "records.jsonl").read_bytes()
+    code, _, err = cli("rescore", run)
+    assert code == 2 and "1 damaged line(s) (first at line 2)" in one_error_line(err)
+    assert (run / "records.jsonl").read_bytes() == damaged
+
+
+def test_nothing_is_followed_out_of_a_run_directory(cli, run, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    # a resume does not append to what records.jsonl links to
+    real = run / "records.jsonl"
+    (tmp_path / "elsewhere.jsonl").write_bytes(real.read_bytes())
+    real.unlink()
+    real.symlink_to(tmp_path / "elsewhere.jsonl")
+    code, _, err = cli("eval", "--resume", run)
+    assert code == 2 and "is a symlink" in one_error_line(err)
+    real.unlink()
+    real.write_bytes((tmp_path / "elsewhere.jsonl").read_bytes())
+    # view writes its page in place of a link, never through it, and embeds no linked file
+    (run / "view.html").symlink_to(outside)
+    (run / "linked.png").symlink_to(outside)
+    config = run / "config.yaml"
+    saved = config.read_text()
+    config.unlink()
+    (tmp_path / "secret.yaml").write_text("secret: 42\n")
+    config.symlink_to(tmp_path / "secret.yaml")
+    code, out, err = cli("view", run)
+    assert code == 0, err
+    page = (run / "view.html").read_text()
+    assert outside.read_text() == "keep me" and not (run / "view.html").is_symlink()
+    assert "secret: 42" not in page and "linked.png" not in page
+    config.unlink()
+    config.write_text(saved)
+
+
+def test_view_never_overwrites_a_file_it_did_not_write(cli, run):
+    before = (run / "records.jsonl").read_bytes()
+    code, _, err = cli("view", run, "--out", run / "records.jsonl")
+    assert code == 2 and "not a page econ view wrote" in one_error_line(err)
+    assert (run / "records.jsonl").read_bytes() == before
+    assert cli("view", run, "--out", "page.html")[0] == 0
+    assert cli("view", run, "--out", "page.html")[0] == 0  # its own page: replaced
+
+
+def test_a_training_run_and_an_eval_run_resume_only_as_themselves(cli, run, tmp_path):
+    code, _, err = cli("train", "--resume", run)
+    assert code == 2 and "is an eval or compare run" in one_error_line(err)
+    training = tmp_path / "trained"
+    training.mkdir()
+    (training / "config.yaml").write_bytes((run / "config.yaml").read_bytes())
+    (training / "episodes.jsonl").write_text(json.dumps({"episode": 0, "id": "q"}) + "\n")
+    code, _, err = cli("eval", "--resume", training)
+    assert code == 2 and "is a training run" in one_error_line(err)
+
+
+def test_a_checkpoint_cut_between_its_renames_is_put_back(tmp_path):
+    """write_dir_atomically renames the old checkpoint aside, then the new one into place; a
+    kill between the two leaves no checkpoint/, and the next start puts the old one back."""
+    ckpt = tmp_path / "checkpoint"
+    aside = tmp_path / ".checkpoint.old-1234"
+    aside.mkdir()
+    (aside / "state.json").write_text("{}")
+    newer = tmp_path / ".checkpoint.tmp-5678"
+    newer.mkdir()
+    recover_dir(ckpt)
+    assert (ckpt / "state.json").read_text() == "{}"
+    assert not aside.exists() and not newer.exists()
+    recover_dir(ckpt)  # nothing to do
+    assert (ckpt / "state.json").exists()
+
+
+def test_train_resume_without_a_checkpoint_is_refused_not_restarted(cli, config, serve):
+    """Episodes recorded but no checkpoint/state.json: resuming would replay every recorded
+    episode with fresh networks. It is refused with one line, and nothing is rewritten."""
+    server = serve(lambda hit, h: (200, BOXED))
+    args = ["train", "--benchmark", "demo", "--episodes", 2, "--model", f"openai:m@{server.url}"]
+    code, _, err = cli(*args, "--config", config(), "--out", "t")
+    assert code == 0, err
+    (Path("t") / "checkpoint" / "state.json").unlink()
+    episodes = (Path("t") / "episodes.jsonl").read_bytes()
+    time.sleep(0.01)
+    code, _, err = cli("train", "--resume", "t")
+    assert code == 2 and "no checkpoint to continue them from" in one_error_line(err)
+    assert (Path("t") / "episodes.jsonl").read_bytes() == episodes
