@@ -25,7 +25,7 @@ from econ.llm.registry import DEFAULT_MODEL
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SelfConsistencyConfig(Strict):

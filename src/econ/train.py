@@ -183,6 +183,11 @@ async def _train(
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     questions = (data or read_run_data(cfg.run, "train")).questions
     pool, heldout = split_questions(questions, tc.gap_questions, cfg.seed)
+    if not pool:
+        raise UserError(
+            f"training needs at least 2 questions ({len(questions)} given): one or more are "
+            "held out to measure the equilibrium gap"
+        )
     ckpt, episodes_path = run_dir / CHECKPOINT, run_dir / EPISODES
     n = len(cfg.executor_models())
     belief_cfg = BeliefConfig(n_agents=n, controls=cfg.econ.controls)

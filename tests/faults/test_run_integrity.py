@@ -158,3 +158,29 @@ def test_train_resume_without_a_checkpoint_is_refused_not_restarted(cli, config,
     code, _, err = cli("train", "--resume", "t")
     assert code == 2 and "no checkpoint to continue them from" in one_error_line(err)
     assert (Path("t") / "episodes.jsonl").read_bytes() == episodes
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ("train.learner.lr=.inf", "finite number"),
+        ("train.learner.device=bogus", "is not a torch device"),
+        ("train.learner.gap_grid=100000000", "less than or equal to 21"),
+        ("run.limit=1", "training needs at least 2 questions"),
+    ],
+)
+def test_training_settings_that_validate_can_be_honoured(cli, config, serve, setting, needle):
+    """Each was accepted, then ran to NaN losses, a traceback, a division by zero or an
+    allocation of gigabytes; now each is one line and exit 2 before anything runs."""
+    server = serve(lambda hit, h: (200, BOXED))
+    key, value = setting.split("=")
+    *parents, leaf = key.split(".")
+    section: dict = {}
+    node = section
+    for name in parents[1:]:
+        node = node.setdefault(name, {})
+    node[leaf] = float("inf") if value == ".inf" else (int(value) if value.isdigit() else value)
+    args = ["train", "--benchmark", "demo", "--episodes", 2, "--model", f"openai:m@{server.url}"]
+    code, _, err = cli(*args, "--config", config(**{parents[0]: section}), "--out", "t")
+    assert code == 2 and needle in one_error_line(err), err
+    assert server.hits == 0

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class EarlyStopConfig(BaseModel):
     """Thresholds of the early stop; `enabled: false` trains every configured episode."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True
     gap_rel: float = Field(0.05, ge=0)

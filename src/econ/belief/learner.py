@@ -70,7 +70,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import Tensor
 
 from econ.belief.buffer import ReplayBuffer, Transition
@@ -82,7 +82,7 @@ from econ.belief.rewards import Alpha, RewardWeights, update_alpha
 class LearnerConfig(BaseModel):
     """Optimisation, exploration and equilibrium-measurement settings of the online learner."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     lr: float = Field(1e-3, gt=0)
     actor_lr: float = Field(1e-2, gt=0, description="SGD step of the action heads")
@@ -108,8 +108,17 @@ class LearnerConfig(BaseModel):
     noise_decay_start: int = Field(150, ge=0, description="episodes of wide exploration first")
     noise_decay_episodes: int = Field(100, ge=1)
     trust_region: float = Field(2.0, gt=0, description="gap deviations: +- this many stds")
-    gap_grid: int = Field(5, ge=2, description="deviation grid points per control")
+    gap_grid: int = Field(5, ge=2, le=21, description="deviation grid points per control")
     device: str = "cpu"
+
+    @field_validator("device")
+    @classmethod
+    def _a_device(cls, value: str) -> str:
+        try:
+            torch.device(value)
+        except (RuntimeError, ValueError):
+            raise ValueError(f"{value!r} is not a torch device (cpu, cuda, cuda:0, mps)") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> LearnerConfig:

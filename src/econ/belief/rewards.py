@@ -25,7 +25,7 @@ class RewardWeights(BaseModel):
     order, `RewardWeights((0.5, 0.3, 0.2), True)`, as the dataclass this was took them.
     """
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
     alpha: Alpha = (0.4, 0.4, 0.2)
     """Weights of (AL, TS, CC) at the start: non-negative, summing to 1."""
