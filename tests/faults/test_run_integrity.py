@@ -184,3 +184,22 @@ def test_training_settings_that_validate_can_be_honoured(cli, config, serve, set
     code, _, err = cli(*args, "--config", config(**{parents[0]: section}), "--out", "t")
     assert code == 2 and needle in one_error_line(err), err
     assert server.hits == 0
+
+
+def test_credentials_in_a_base_url_never_reach_a_record_in_any_encoding(cli, config, serve):
+    """httpx sends a URL's user:password as Basic auth; a server that echoes the header in
+    its error put base64("user:p@ss w") into records.jsonl. Every encoding is redacted."""
+    import base64
+
+    server = serve(lambda hit, h: (401, {"error": f"bad auth {h.get('Authorization')}"}))
+    host = server.url.removeprefix("http://")
+    spec = f"openai:m@http://bob:p%40ss%20w@{host}"
+    code, _, err = cli("eval", "--method", "cot", "--limit", 1, "--model", spec,
+                       "--config", config(), "--out", "run")  # fmt: skip
+    sent = server.requests[0][0]["Authorization"]
+    leaked = base64.b64encode(b"bob:p@ss w").decode()
+    assert sent == f"Basic {leaked}"  # what went out, and what the server echoed
+    files = [p for p in Path("run").iterdir() if p.suffix in (".jsonl", ".yaml", ".json", ".md")]
+    text = "".join(p.read_text() for p in files)
+    assert "bad auth Basic ***" in text
+    assert leaked not in text and "p@ss w" not in text and "p%40ss" not in text

@@ -17,6 +17,7 @@ econ.llm.endpoints.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import logging
 import math
@@ -25,7 +26,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from tenacity import (
@@ -124,10 +125,18 @@ class OpenAICompatLLM:
         return self.base_url
 
     def _redact(self, text: str) -> str:
-        secrets = [self._api_key, urlsplit(self.base_url).password]
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
+        """A server's error text without any secret this client sent, in any encoding it
+        went out in: the API key, the base URL's password as written and percent-decoded,
+        and the Basic-auth credential httpx builds from the URL's user:password (base64)."""
+        url = urlsplit(self.base_url)
+        secrets = [self._api_key]
+        if url.password:
+            user, password = unquote(url.username or ""), unquote(url.password)
+            pair = f"{user}:{password}".encode()
+            secrets += [url.password, password]
+            secrets += [base64.b64encode(pair).decode(), base64.urlsafe_b64encode(pair).decode()]
+        for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+            text = text.replace(secret, "***")
         return text
 
     async def chat(self, messages: list[Message], sampling: Sampling) -> Completion:
