@@ -212,7 +212,8 @@ def make_training_run(run: Path) -> list[dict]:
          "seconds": 31.2, "update_ms": None, "losses": None},
         {"episode": 1, "id": "train-3", "error": "executor call failed after 5 requests"},
         {"episode": 2, "id": "train-41", "gold": "5", "answer": "7", "correct": False,
-         "reward_tot": 0.105, "rewards": [0.1, 0.12, 0.09], "actions": [[0.52], [0.3], [0.6]],
+         "reward_tot": 0.105, "rewards": [0.1, 0.12, 0.09],
+         "actions": [{"temperature": 0.52}, {"temperature": 0.3}, {"temperature": 0.6}],
          "agree": [False, True, True], "rounds": 0, "stable": True, "tokens": 2540,
          "seconds": 29.9, "update_ms": 9.8, "losses": {"critic": float("nan")}},
     ]  # fmt: skip
@@ -458,6 +459,7 @@ def test_training_run_shows_curves_and_episodes(tmp_path):
     rows = tree.find("table", id="episodes-table").find_all("tr", class_="episode")
     assert len(rows) == 3
     assert "0: T 0.41" in rows[0].text() and "executor call failed" in rows[1].text()
+    assert "1: T 0.30" in rows[2].text(), "episodes.jsonl's {control: value} actions"
     assert "hidden" in tree.find("section", id="records-section").attrs
     assert "hidden" in tree.find("section", id="summary-section").attrs
 
