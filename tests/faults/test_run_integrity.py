@@ -203,3 +203,29 @@ def test_credentials_in_a_base_url_never_reach_a_record_in_any_encoding(cli, con
     text = "".join(p.read_text() for p in files)
     assert "bad auth Basic ***" in text
     assert leaked not in text and "p@ss w" not in text and "p%40ss" not in text
+
+
+def test_cache_commands_touch_only_an_econ_cache_and_info_never_writes(cli, tmp_path):
+    import sqlite3
+
+    other = tmp_path / "app.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE completions (id INTEGER, body TEXT)")
+    db.execute("INSERT INTO completions VALUES (1, 'precious')")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    for command in ("info", "clear"):
+        code, _, err = cli("cache", command, "--path", other)
+        assert code == 2 and "is not an econ request cache" in one_error_line(err)
+        assert other.read_bytes() == before
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    code, out, _ = cli("cache", "info", "--path", empty)
+    assert code == 0 and "entries: 0" in out and empty.read_bytes() == b""
+    assert not Path(f"{empty}-wal").exists()
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    for command in ("info", "clear"):
+        code, _, err = cli("cache", command, "--path", corrupt)
+        assert code == 2 and "request cache" in one_error_line(err), err

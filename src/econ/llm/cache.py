@@ -46,6 +46,8 @@ from econ.llm.registry import econ_home, sha256_file
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x45434F4E  # "ECON": marks a SQLite file as this cache (PRAGMA application_id)
+COLUMNS = ("key", "model", "text", "prompt_tokens", "completion_tokens", "finish_reason", "created")
 # How long a statement waits for another process's write before it fails.
 BUSY_TIMEOUT_S = 30.0
 
@@ -116,6 +118,7 @@ class ResponseCache:
 
     def _init_schema(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        check_is_cache(self._db, self.path)
         if version > SCHEMA_VERSION:
             raise UserError(
                 f"the request cache {self.path} was written by a newer econ (schema "
@@ -126,6 +129,7 @@ class ResponseCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
     def get(self, key: str) -> Reply | None:
         """The reply stored for a key."""
@@ -181,10 +185,13 @@ class ResponseCache:
     def clear(self) -> int:
         """Delete every entry and give the space back; returns how many were deleted."""
         with self._lock:
-            deleted = self._db.execute("DELETE FROM completions").rowcount
-            self._db.execute("DELETE FROM files")
-            self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                deleted = self._db.execute("DELETE FROM completions").rowcount
+                self._db.execute("DELETE FROM files")
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise UserError(f"cannot clear the request cache {self.path}: {exc}") from None
         return deleted
 
 
@@ -201,13 +208,40 @@ def open_cache(path: Path) -> ResponseCache:
         return _open[path]
 
 
+def check_is_cache(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a SQLite file that is not this cache: one that `econ cache clear` would empty
+    or `--cache` would add tables to. A new, empty file passes; so does one written before
+    the cache marked its files (schema version 1 with exactly this cache's columns)."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if app_id == APPLICATION_ID or (app_id == 0 and not tables):
+        return
+    columns = tuple(r[1] for r in db.execute("PRAGMA table_info(completions)"))
+    legacy = db.execute("PRAGMA user_version").fetchone()[0] == 1 and columns == COLUMNS
+    if app_id != 0 or not legacy or not tables <= {"completions", "files"}:
+        raise UserError(f"{path} is not an econ request cache; give --path the cache's file")
+
+
 def cache_info(path: Path) -> CacheInfo:
-    """Entries and size of a cache file, without creating it when it does not exist."""
+    """Entries and size of a cache file, read-only: nothing is created, converted or
+    written, whatever the file is."""
     path = path.expanduser()
     if not path.is_file():
         return CacheInfo(path, False, 0, 0)
     size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.is_file())
-    return CacheInfo(path, True, open_cache(path).entries(), size)
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            if not tables and db.execute("PRAGMA application_id").fetchone()[0] == 0:
+                return CacheInfo(path, True, 0, size)
+            check_is_cache(db, path)
+            entries = db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot read the request cache {path}: {exc}") from None
+    return CacheInfo(path, True, entries, size)
 
 
 class CachedLLM:
