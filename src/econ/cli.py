@@ -11,6 +11,7 @@ wide and when piped. Logs go to stderr, which otherwise holds only a failed comm
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -38,6 +39,9 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+_DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
+
+
 class _UserErrorsExit2(TyperGroup):
     """Every command's UserError becomes one line and exit 2 (also under typer's CliRunner,
     which calls the group, not the app)."""
@@ -47,6 +51,13 @@ class _UserErrorsExit2(TyperGroup):
             return super().invoke(ctx)
         except UserError as e:
             raise fail(str(e), 2) from None
+        except OSError as e:
+            if e.errno not in _DISK_ERRORS:
+                raise
+            # a full disk or a folder that cannot be written: the run's own failure, one line;
+            # what was written before stays whole (records are appended line by line)
+            where = f" {e.filename}" if e.filename else ""
+            raise fail(f"cannot write{where}: {e.strerror or e}", 1) from None
 
 
 class _OneLineErrors(typer.Typer):

@@ -229,3 +229,21 @@ def test_cache_commands_touch_only_an_econ_cache_and_info_never_writes(cli, tmp_
     for command in ("info", "clear"):
         code, _, err = cli("cache", command, "--path", corrupt)
         assert code == 2 and "request cache" in one_error_line(err), err
+
+
+def test_a_full_disk_is_one_line_and_exit_1_and_keeps_what_was_written(cli, run, monkeypatch):
+    import errno
+
+    import econ.evaluate
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device", "run/records.jsonl")
+
+    (run / "records.jsonl").write_text("".join((run / "records.jsonl").read_text().splitlines(
+        keepends=True)[:2]))  # fmt: skip
+    kept = (run / "records.jsonl").read_bytes()
+    monkeypatch.setattr(econ.evaluate, "append_record", full)
+    code, _, err = cli("eval", "--resume", run)
+    line = one_error_line(err)
+    assert code == 1 and line == "error: cannot write run/records.jsonl: No space left on device"
+    assert (run / "records.jsonl").read_bytes() == kept
