@@ -1,6 +1,6 @@
 """Online training of the belief networks towards a Bayesian Nash equilibrium (SPEC 4.5, 4.6).
 
-One module on purpose (just over 300 lines): the loss, its two optimisers, exploration and
+One module on purpose (about 430 lines): the loss, its two optimisers, exploration and
 the gap read top to bottom, as in CleanRL, and the reasons for each choice sit beside it.
 
 Every update draws one minibatch from the replay buffer and takes ONE backward pass through
