@@ -7,10 +7,12 @@ and trained ECON on the same test questions with the same model.
     python benchmarks/train_then_eval.py --no-early-stop                   # all --episodes
 
 Prints the training report (learned actions per agent, the epsilon-gap curve, commitment
-accuracy while training), `evidence`: the t-statistic of the least-squares slope of each
-executor's reward on each of its sampled controls over all training episodes (what the actor
-gate reads, |t| > 3 to move; here over the whole run, not the last `buffer_size` episodes),
-a side-by-side table of untrained vs trained ECON and the paired
+accuracy while training), `evidence`: what the learner's own sequential tests read after the
+last episode (per executor and control: t of its own correctness on its own exploration
+offset, the boundary, the target the evidence set) with every move it made, `reward_slope`:
+the t-statistic of the least-squares slope of each executor's mixed reward on its own sampled
+controls over all episodes (what the earlier, critic-driven learner had to go on), a
+side-by-side table of untrained vs trained ECON and the paired
 McNemar exact test between them (both evaluations use the same questions and seeds, so they
 pair question by question). `--json PATH` also writes the figures as one JSON object. Both
 stages resume if run again with the same --out; a finished run only prints.
@@ -36,7 +38,23 @@ from econ.train import train
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 
 
-def evidence(episodes_path: Path) -> dict[str, list[float]]:
+def final_evidence(episodes_path: Path) -> dict:
+    """The learner's evidence tests after the last played episode, and where they moved."""
+    played = [e for e in read_records(episodes_path, repair=False) if e.get("evidence")]
+    if not played:
+        return {}
+    last = played[-1]["evidence"]
+    moves = [
+        {"episode": e["episode"], "targets": [{k: v["target"] for k, v in a.items()} for a in
+                                             e["evidence"]]}
+        for prev, e in zip(played, played[1:])
+        if [{k: v["target"] for k, v in a.items()} for a in prev["evidence"]]
+        != [{k: v["target"] for k, v in a.items()} for a in e["evidence"]]
+    ]  # fmt: skip
+    return {"tests": last, "moves": moves}
+
+
+def reward_slope(episodes_path: Path) -> dict[str, list[float]]:
     """Per control, each executor's `slope_t` of reward on its own sampled value, all episodes."""
     played = [e for e in read_records(episodes_path, repair=False) if e.get("actions")]
     if len(played) < 3:
@@ -83,7 +101,8 @@ async def main() -> None:
         split="train",
     )
     report = await train(cfg, train_dir, show_progress=True)
-    report["evidence"] = evidence(train_dir / EPISODES)
+    report["evidence"] = final_evidence(train_dir / EPISODES)
+    report["reward_slope"] = reward_slope(train_dir / EPISODES)
     print(json.dumps(report, indent=1))
 
     evals, records = {}, []
