@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 
 from econ.compute import build_report, tokens
-from econ.config import EconConfig, load_config
+from econ.config import EconConfig, load_saved_config
 from econ.evaluate import run_methods
 from econ.methods.econ import Econ
 from econ.methods.econ.commit import settled
@@ -159,7 +159,7 @@ def main() -> None:
     }
     if args.before is not None:
         before = latest_records(read_records(args.before / RECORDS))
-        load_config(args.before / CONFIG)  # refuse a directory that is not a run
+        load_saved_config(args.before / CONFIG)  # refuse a directory that is not a run
         result["before"] = protocol_figures(before)
         result["rules_on_before"] = rules_on_before(before, bench)
         both = [{**r, "method": "before"} for r in before if r["method"] == "econ"]

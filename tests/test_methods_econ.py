@@ -414,7 +414,7 @@ def test_unanimous_executors_commit_without_a_commitment_call(embedder):
 
 
 def test_a_strict_majority_decides_without_a_call_under_override_never(embedder):
-    coord, system = _team(["7", "7", "3"], "\\boxed{3}", embedder)
+    coord, system = _team(["7", "7", "3"], "\\boxed{3}", embedder, override="never")
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "7" and result.decided_by == "vote"
     assert len(coord.calls) == 1

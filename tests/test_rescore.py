@@ -115,3 +115,25 @@ def test_replayed_vote_counts_calls_by_agent_not_by_finishing_order():
         call("sampler", "\\boxed{5}", agent=0),
     ]
     assert SelfConsistency.replay(trace, get_benchmark("gsm8k")).prediction == "5"
+
+
+def test_a_run_saved_before_the_commitment_rules_is_rescored_as_it_was_decided(tmp_path):
+    """Its config.yaml has no econ.override: it reads as the paper's protocol ("always"), so
+    a commitment that overruled the executors' majority with a new answer still stands."""
+    import yaml
+
+    from econ.config import PROTOCOL_BEFORE_RULES, load_saved_config
+
+    answers = ["3", "3", "5"]
+    executors = [call("executor", f"\\boxed{{{a}}}", agent=i) for i, a in enumerate(answers)]
+    trace = [call("strategy", "x"), *executors, call("coordinator", "It is \\boxed{18}.")]
+    write_run(tmp_path, [record("q1", "econ", trace, "18", True)])
+    data = yaml.safe_load((tmp_path / CONFIG).read_text())
+    for key in PROTOCOL_BEFORE_RULES:
+        data["econ"].pop(key)
+    (tmp_path / CONFIG).write_text(yaml.safe_dump(data) + "# end of econ config\n")
+    assert load_saved_config(tmp_path / CONFIG).econ.override == "always"
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert result.exit_code == 0 and "verdicts changed: 0" in result.output, result.output
+    (rescored,) = map(json.loads, open(tmp_path / RECORDS))
+    assert rescored["prediction"] == "18" and rescored["details"]["decided_by"] == "commitment"

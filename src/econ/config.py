@@ -60,7 +60,7 @@ class EconConfig(Strict):
     skip_unanimous: bool = True
     # When the commitment may overrule a strict majority of executors: always | among | never
     # (econ.methods.econ.commit.Override); "never" makes no commitment call for it at all.
-    override: Literal["always", "among", "never"] = "never"
+    override: Literal["always", "among", "never"] = "among"
     # The commitment's form: its boxed answer first ("answer-first") or after its reasons.
     commit_format: Literal["answer-first", "reason-first"] = "answer-first"
     # Token cap of a commitment call; None: the run's max_tokens.
@@ -207,6 +207,25 @@ class RunConfig(Strict):
         return list(dict.fromkeys([self.model, self.coordinator_model(), *self.executor_models()]))
 
 
+# Settings that no longer exist -> what replaced them. A run's own saved config.yaml that holds
+# one still loads (the key is dropped: it decided nothing the records do not show); a config a
+# user writes with one is refused, naming the replacement.
+RETIRED_KEYS = {
+    "train.learner.actor_gate_t": "train.learner.actor (the actor follows evidence tests)",
+}
+
+# What a run saved before `econ`'s commitment rules existed did: a commitment call on every
+# question, whose explicit answer always won, stated after its reasons at the run's cap. Its
+# saved config reads with these, so `econ rescore` re-decides it as it was decided.
+PROTOCOL_BEFORE_RULES = {
+    "strategy_when_cut": "trim",
+    "skip_unanimous": False,
+    "override": "always",
+    "commit_format": "reason-first",
+    "commit_max_tokens": None,
+    "shown_chars": 1200,
+}
+
 # Last line of every saved config.yaml: a file without it was cut off (or not written by econ).
 END_MARKER = "# end of econ config"
 
@@ -261,6 +280,10 @@ def _validate(data: dict[str, Any]) -> RunConfig:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "config"
+        if where in RETIRED_KEYS:
+            raise UserError(
+                f"invalid config: {where} no longer exists; see {RETIRED_KEYS[where]}"
+            ) from e
         raise UserError(f"invalid config: {where}: {err['msg']}") from e
 
 
@@ -290,6 +313,17 @@ def load_saved_config(path: Path) -> RunConfig:
         )
         if not legacy_complete:
             raise UserError(f"{path} is incomplete (cut off or not written by econ)")
+    econ = data.get("econ")
+    if isinstance(econ, dict):  # saved before the commitment rules existed: the paper's protocol
+        for key, value in PROTOCOL_BEFORE_RULES.items():
+            econ.setdefault(key, value)
+    for dotted in RETIRED_KEYS:  # a run saved before a setting was retired still loads
+        *parents, leaf = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
     try:
         return _validate(data)
     except UserError as e:

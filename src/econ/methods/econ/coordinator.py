@@ -32,7 +32,7 @@ class Coordinator:
     by_vote: bool = False  # commit to the executors' majority, without a call (econ-vote)
     strategy_when_cut: str = "trim"  # "trim" or "drop" a strategy that reached its cap
     skip_unanimous: bool = True  # no commitment call when every executor agrees
-    override: Override = "never"  # see commit.Override
+    override: Override = "among"  # see commit.Override
     commit_format: str = "answer-first"  # prompts.DECIDE's key
     commit_max_tokens: int | None = 96  # None: max_tokens
     shown_chars: int = P.SHOWN_CHARS  # of each response the coordinator reads
