@@ -50,7 +50,3 @@ class Embedder:
                 )[0]
                 self._cache[text] = vec.detach().to(self.device)
             return torch.stack([self._cache[t] for t in texts])
-
-    def cosine(self, a: str, b: str) -> float:
-        va, vb = self.encode([a, b])
-        return float(torch.dot(va, vb))

@@ -65,16 +65,6 @@ class EconResult:
     trace: list[dict]
     steps: list[EconStep] = field(repr=False)
 
-    @property
-    def obs(self) -> torch.Tensor:
-        """Round 0's observations [N, obs_dim]."""
-        return self.steps[0].obs
-
-    @property
-    def actions(self) -> torch.Tensor:
-        """Round 0's actions [N, A]."""
-        return self.steps[0].actions
-
     def to_json(self) -> dict:
         return {
             "answer": self.answer,
