@@ -138,7 +138,7 @@ def test_agents_diverge_when_rewarded_differently():
     """Agent 0 is paid for high temperature, agent 2 for low; agent 1 gets a constant."""
     cfg = SMALL
     agents = EconAgents(cfg, seed=1)
-    learner = Learner(agents, LearnerConfig(batch_size=16), RewardWeights())
+    learner = Learner(agents, LearnerConfig(batch_size=16, actor="critic"), RewardWeights())
     g = torch.Generator().manual_seed(0)
     obs_eval = _obs(cfg, 8, seed=9)
     start = agents.act(obs_eval)[..., 0].mean(0)
