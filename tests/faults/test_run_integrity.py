@@ -247,3 +247,20 @@ def test_a_full_disk_is_one_line_and_exit_1_and_keeps_what_was_written(cli, run,
     line = one_error_line(err)
     assert code == 1 and line == "error: cannot write run/records.jsonl: No space left on device"
     assert (run / "records.jsonl").read_bytes() == kept
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("dup.csv", "question,answer,answer\nq,1,2\n", "names 'answer' more than once"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "deep.jsonl:1: JSON nested"),
+        ("big.json", '[{"question": "q", "answer": ' + "9" * 5000 + "}]", "4300 digits"),
+    ],
+)
+def test_data_files_that_crashed_the_reader_are_one_line(cli, tmp_path, name, content, needle):
+    path = tmp_path / name
+    path.write_text(content)
+    code, _, err = cli("eval", "--method", "cot", "--benchmark", "gsm8k", "--data", path,
+                       "--model", "openai:m@http://127.0.0.1:9/v1", "--out", "run")  # fmt: skip
+    assert code == 2 and needle in one_error_line(err), err

@@ -177,21 +177,29 @@ def _jsonl_rows(path: Path, text: str) -> Rows:
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
-        try:
-            yield where, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: invalid JSON ({exc.msg})") from None
+        yield where, _json(line, where)
 
 
 def _json_rows(path: Path, text: str) -> Rows:
     """A JSON list of records, or an object that holds one (``{"data": [...]}``)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    data = _json(text, str(path))
     records = data if isinstance(data, list) else _list_in(path, data)
     for index, row in enumerate(records):
         yield f"{path} row {index}", row
+
+
+def _json(text: str, where: str) -> Any:
+    """Parsed JSON, or one line naming what is wrong: invalid JSON, nesting too deep for the
+    parser, or an integer too long to convert (Python's 4,300-digit limit)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = where if ":" in where.rsplit("/", 1)[-1] else f"{where}:{exc.lineno}"
+        raise UserError(f"{at}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise UserError(f"{where}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise UserError(f"{where}: {exc}".split("; use")[0]) from None
 
 
 def _list_in(path: Path, data: Any) -> list[Any]:
@@ -211,6 +219,13 @@ def _csv_rows(path: Path, text: str) -> Rows:
     # strict: a stray or unclosed quote is an error, not a cell that swallows the next lines.
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
+        header = reader.fieldnames or []
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise UserError(
+                f"{path}:1: the header names {', '.join(map(repr, repeated))} more than once; "
+                "each column needs its own name"
+            )
         for row in reader:
             where = f"{path}:{reader.line_num}"
             if None in row:  # DictReader's key for cells beyond the header
