@@ -37,11 +37,24 @@ def rescore_run(run_dir: Path) -> int:
         return _rescore(run_dir)
 
 
+def _sound(rec: object) -> bool:
+    """A record rescore can re-decide: keyed, with its gold, its error and its trace of calls
+    (each a mapping with a role); any other line is damaged, valid JSON or not."""
+    return (
+        isinstance(rec, dict)
+        and has_key(rec)
+        and isinstance(rec.get("gold"), str)
+        and "error" in rec
+        and isinstance(rec.get("trace"), list)
+        and all(isinstance(c, dict) and isinstance(c.get("role"), str) for c in rec["trace"])
+    )
+
+
 def _rescore(run_dir: Path) -> int:
     cfg = load_saved_config(run_dir / CONFIG)  # a torn config would regrade as the defaults
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     lines = parsed_lines(run_dir / RECORDS)
-    damaged = [n for n, rec in lines if not (isinstance(rec, dict) and has_key(rec))]
+    damaged = [n for n, rec in lines if not _sound(rec)]
     if damaged:
         raise UserError(
             f"{run_dir / RECORDS} has {len(damaged)} damaged line(s) (first at line "

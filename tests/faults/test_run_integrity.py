@@ -264,3 +264,13 @@ def test_data_files_that_crashed_the_reader_are_one_line(cli, tmp_path, name, co
     code, _, err = cli("eval", "--method", "cot", "--benchmark", "gsm8k", "--data", path,
                        "--model", "openai:m@http://127.0.0.1:9/v1", "--out", "run")  # fmt: skip
     assert code == 2 and needle in one_error_line(err), err
+
+
+def test_rescore_calls_valid_json_without_a_trace_damaged(cli, run):
+    lines = (run / "records.jsonl").read_text().splitlines(keepends=True)
+    broken = json.loads(lines[1])
+    broken["trace"] = "not a list"
+    lines[1] = json.dumps(broken) + "\n"
+    (run / "records.jsonl").write_text("".join(lines))
+    code, _, err = cli("rescore", run)
+    assert code == 2 and "1 damaged line(s) (first at line 2)" in one_error_line(err)
