@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from econ.errors import UserError
 from econ.runs import read_records, rewrite_records
 
 if TYPE_CHECKING:
@@ -72,7 +73,17 @@ class EpisodeRecord(BaseModel):
 def records_before(path: Path, start: int) -> list[EpisodeRecord]:
     """The records of episodes before `start`, with the file cut back to them: a resumed run
     continues from its checkpoint, so episodes recorded after it are played again."""
-    played = [EpisodeRecord.model_validate(r) for r in read_records(path) if r["episode"] < start]
+    played = []
+    for number, rec in enumerate(read_records(path), start=1):
+        try:
+            episode = EpisodeRecord.model_validate(rec)
+        except ValidationError:
+            raise UserError(
+                f"{path}: record {number} is not an episode record (damaged); the run cannot "
+                "be continued past it: start a new run with another --out"
+            ) from None
+        if episode.episode < start:
+            played.append(episode)
     rewrite_records(path, [e.model_dump() for e in played])
     return played
 

@@ -274,3 +274,15 @@ def test_rescore_calls_valid_json_without_a_trace_damaged(cli, run):
     (run / "records.jsonl").write_text("".join(lines))
     code, _, err = cli("rescore", run)
     assert code == 2 and "1 damaged line(s) (first at line 2)" in one_error_line(err)
+
+
+def test_train_resume_refuses_a_damaged_episode_record(cli, config, serve):
+    server = serve(lambda hit, h: (200, BOXED))
+    args = ["train", "--benchmark", "demo", "--episodes", 2, "--model", f"openai:m@{server.url}"]
+    assert cli(*args, "--config", config(), "--out", "t")[0] == 0
+    path = Path("t") / "episodes.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[0] = json.dumps({**json.loads(lines[0]), "rewards": "lots"}) + "\n"
+    path.write_text("".join(lines))
+    code, _, err = cli("train", "--resume", "t", "--episodes", 2)
+    assert code == 2 and "record 1 is not an episode record" in one_error_line(err), err
