@@ -141,13 +141,13 @@ def main() -> None:
         asyncio.run(run_methods(phase_cfg, out, show_progress=True))
 
     bench = get_benchmark("gsm8k")
-    records = latest_records(read_records(out / RECORDS))
-    # a suite stopped part-way is judged on the questions every method it reached answered
+    records = latest_records(read_records(out / RECORDS, repair=False))
+    # a suite stopped part-way is judged at matched compute on the questions every method it
+    # reached answered; each protocol's own figures use all of its questions
     present = [m for m in methods if any(r["method"] == m for r in records)]
     answered = [{r["id"] for r in records if r["method"] == m} for m in present]
     common = set.intersection(*answered) if answered else set()
-    records = [r for r in records if r["id"] in common]
-    report = build_report(records, present, bench)
+    report = build_report([r for r in records if r["id"] in common], present, bench)
     result = {
         "run": str(out),
         "methods": present,
