@@ -27,7 +27,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from econ.compute import build_report, tokens
+from econ.compute import build_report, econ_replays, tokens
 from econ.config import EconConfig, load_saved_config
 from econ.evaluate import run_methods
 from econ.methods.econ import Econ
@@ -162,6 +162,8 @@ def main() -> None:
         load_saved_config(args.before / CONFIG)  # refuse a directory that is not a run
         result["before"] = protocol_figures(before)
         result["rules_on_before"] = rules_on_before(before, bench)
+        for name, rows in (("before_replay", before), ("after_replay", records)):
+            result[name] = econ_replays([r for r in rows if r["method"] == "econ"], bench)[1]
         both = [{**r, "method": "before"} for r in before if r["method"] == "econ"]
         both += [{**r, "method": "after"} for r in records if r["method"] == "econ"]
         (pair,) = paired_stats(both, ["before", "after"])
