@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/mc-after")
     ap.add_argument("--before", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=50)
-    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--model", default="local:qwen2.5-coder-1.5b")
     ap.add_argument("--max-tokens", type=int, default=384)
     ap.add_argument("--data", default=str(DATA))
