@@ -256,8 +256,9 @@ class Learner:
             return []
         lo = torch.sigmoid(torch.tensor(-self.cfg.actor_bound)).item()
         moves = []
-        for g, k in self.evidence.decisions().nonzero().tolist():
-            sign = self.evidence.decisions()[g, k].item()
+        decided = self.evidence.decisions()
+        for g, k in decided.nonzero().tolist():
+            sign = decided[g, k].item()
             for i, group in enumerate(self.evidence.groups):
                 if self.evidence.group_ids.index(group) != g:
                     continue
