@@ -134,11 +134,8 @@ def main() -> None:
             "llm.cache": True,
         },
     )
-    done: list[str] = []
     for phase in PHASES[: args.phases]:
-        done += phase
-        phase_cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"methods": done})})
-        asyncio.run(run_methods(phase_cfg, out, show_progress=True))
+        asyncio.run(run_methods(cfg, out, show_progress=True, only=phase))
 
     bench = get_benchmark("gsm8k")
     records = latest_records(read_records(out / RECORDS, repair=False))

@@ -62,7 +62,9 @@ def test_round_trip_gives_identical_actions_and_identical_next_updates(tmp_path)
     assert state == {"question_index": 7}
     assert learner2 is not None
     assert (learner2.updates, learner2.episodes, learner2.alpha) == (
-        learner.updates, learner.episodes, learner.alpha
+        learner.updates,
+        learner.episodes,
+        learner.alpha,
     )
     assert learner2.noise_std == learner.noise_std
     assert learner2.reward_weights == learner.reward_weights

@@ -81,8 +81,10 @@ def test_executors_that_did_not_act_get_no_critic_target():
     g = torch.Generator().manual_seed(0)
     acted = torch.tensor([1.0, 0.0, 1.0])  # a stage-2 round: executor 1 kept its answer
     learner.store(
-        [_transition(SMALL, g, rewards=torch.tensor([0.0, 1.0, 0.5]), acted=acted)
-         for _ in range(2)]
+        [
+            _transition(SMALL, g, rewards=torch.tensor([0.0, 1.0, 0.5]), acted=acted)
+            for _ in range(2)
+        ]
     )
     assert learner.update()["td"] == pytest.approx(0.2**2 + 0.3**2)
 

@@ -43,8 +43,12 @@ def test_shapes():
     [
         {"temperature": (0.0, 0.8)},
         {"repetition_penalty": (1.0, 1.3), "temperature": (0.1, 1.0)},
-        {"temperature": (0.1, 1.2), "top_p": (0.5, 1.0), "repetition_penalty": (1.0, 1.3),
-         "max_tokens": (128.0, 512.0)},
+        {
+            "temperature": (0.1, 1.2),
+            "top_p": (0.5, 1.0),
+            "repetition_penalty": (1.0, 1.3),
+            "max_tokens": (128.0, 512.0),
+        },
     ],
 )
 def test_action_dim_and_order_follow_the_configured_controls(controls):
@@ -97,9 +101,9 @@ def test_belief_depends_more_on_the_question_than_on_the_agent():
     g = torch.Generator().manual_seed(0)
     topic = torch.nn.functional.normalize(torch.randn(cfg.embed_dim, generator=g), dim=0)
     texts = torch.nn.functional.normalize(
-        0.6 * topic + 0.8 * torch.nn.functional.normalize(
-            torch.randn(64, 2, cfg.embed_dim, generator=g), dim=-1
-        ),
+        0.6 * topic
+        + 0.8
+        * torch.nn.functional.normalize(torch.randn(64, 2, cfg.embed_dim, generator=g), dim=-1),
         dim=-1,
     )  # 64 questions with strategies, pairwise cosine ~0.37 like GSM8K questions
     obs = torch.cat([texts.flatten(1), torch.zeros(64, cfg.history_dim)], dim=1)

@@ -35,9 +35,16 @@ def test_default_table_interpolates_the_measured_figures_and_clamps():
 def test_sweep_json_loads_and_interpolates_over_its_grid(tmp_path):
     grid = {"temperature": [0.1, 1.0], "repetition_penalty": [1.0, 1.2], "top_p": [0.8, 1.0]}
     cells = [
-        {"temperature": t, "repetition_penalty": r, "top_p": p, "n": 64,
-         "accuracy": 0.5 - 0.2 * (t > 0.5) + 0.1 * (r > 1.0) - 0.05 * (p < 1.0)}
-        for t in grid["temperature"] for r in grid["repetition_penalty"] for p in grid["top_p"]
+        {
+            "temperature": t,
+            "repetition_penalty": r,
+            "top_p": p,
+            "n": 64,
+            "accuracy": 0.5 - 0.2 * (t > 0.5) + 0.1 * (r > 1.0) - 0.05 * (p < 1.0),
+        }
+        for t in grid["temperature"]
+        for r in grid["repetition_penalty"]
+        for p in grid["top_p"]
     ]
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps({"model": "m", "grid": grid, "cells": cells}))
@@ -46,8 +53,13 @@ def test_sweep_json_loads_and_interpolates_over_its_grid(tmp_path):
     # temperature halfway, repetition penalty at its neutral 1.0 (not set), top_p 1.0
     got = table({"temperature": torch.tensor(0.55), "top_p": torch.tensor(1.0)})
     assert got.item() == pytest.approx(0.4)
-    got = table({"temperature": torch.tensor(0.1), "repetition_penalty": torch.tensor(1.1),
-                 "top_p": torch.tensor(0.9)})
+    got = table(
+        {
+            "temperature": torch.tensor(0.1),
+            "repetition_penalty": torch.tensor(1.1),
+            "top_p": torch.tensor(0.9),
+        }
+    )
     assert got.item() == pytest.approx(0.5 + 0.05 - 0.025)
     # a slice: top_p fixed at 1.0, a temperature x repetition-penalty table remains
     sliced = AccuracyTable.from_json(path, at={"top_p": 1.0})

@@ -90,10 +90,28 @@ def test_econ_replay_counts_overrides_by_whether_they_were_right():
         "right_to_wrong": 1,
         "wrong_to_wrong": 1,
     }
-    majority = {r["id"]: r for r in rows}
+    majority = {r["id"]: r for r in rows if r["method"] == "econ:majority"}
     assert [majority[q]["correct"] for q in ("q1", "q2", "q3", "q4")] == [True, False, True, False]
     # the majority costs the strategy and the executors, not the commitment
     assert majority["q1"]["prompt_tokens"] == 60 + 3 * 100
+
+
+def test_two_waves_replay_stops_where_the_first_two_of_three_agree():
+    records = [
+        econ("q1", ["7", "7", "3"], "3"),  # first wave agrees on 7: right, without the rest
+        econ("q2", ["3", "7", "7"], "7"),  # first wave splits: the run's own outcome
+        econ("q3", [None, None, "7"], "7"),  # no answer is no agreement
+        econ("q4", ["7", "7", "7"], "7", commit=False),  # unanimous, no commitment call
+    ]
+    rows, _ = econ_replays(records, GSM)
+    wave = {r["id"]: r for r in rows if r["method"] == "econ:two-wave"}
+    assert [wave[q]["prediction"] for q in ("q1", "q2", "q3", "q4")] == ["7", "7", "7", "7"]
+    assert wave["q1"]["correct"] and not records[0]["correct"]
+    # two executors and the strategy, against the record's full cost when the wave split
+    assert wave["q1"]["prompt_tokens"] == 60 + 2 * 100
+    assert wave["q4"]["prompt_tokens"] == 60 + 2 * 100
+    assert wave["q2"]["prompt_tokens"] == records[1]["prompt_tokens"] == 60 + 300 + 500
+    assert wave["q3"]["calls"] == records[2]["calls"]
 
 
 def test_matched_verdict_uses_the_smallest_k_at_or_above_the_methods_tokens(tmp_path):
@@ -107,7 +125,7 @@ def test_matched_verdict_uses_the_smallest_k_at_or_above_the_methods_tokens(tmp_
     assert [c["k"] for c in curve] == [1, 2, 3, 4, 5]
     assert [c["tokens_per_q"] for c in curve] == [150, 300, 450, 600, 750]
     # econ costs 80 + 450 + 530 = 1060 tokens: no k reaches it, so SC@5 and covers False
-    (econ_row, majority_row) = compute["matched"]
+    (econ_row, majority_row, wave_row) = compute["matched"]
     assert econ_row["method"] == "econ" and econ_row["against"] == "self_consistency@5"
     assert econ_row["covers"] is False
     assert (econ_row["correct"], econ_row["against_correct"]) == (2, 6)
@@ -116,10 +134,12 @@ def test_matched_verdict_uses_the_smallest_k_at_or_above_the_methods_tokens(tmp_
     assert majority_row["method"] == "econ:majority"
     assert majority_row["against"] == "self_consistency@4" and majority_row["covers"]
     assert compute["replays"]["econ"]["right_to_wrong"] == 4
+    # two waves: the first two executors agree on 7 everywhere, at 80 + 300 = 380 tokens
+    assert wave_row["method"] == "econ:two-wave" and wave_row["correct"] == 6
+    assert wave_row["against"] == "self_consistency@3"
+    assert compute["replays"]["econ"]["two_wave"]["tokens_per_q"] == 380
 
-    write_report(
-        tmp_path, report["methods"], "t", paired=report["paired"], compute=compute
-    )
+    write_report(tmp_path, report["methods"], "t", paired=report["paired"], compute=compute)
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["compute"]["matched"][0]["against"] == "self_consistency@5"
     md = (tmp_path / "summary.md").read_text()

@@ -27,6 +27,7 @@ PAPER = dict(
     strategy_when_cut="trim",
     commit_format="reason-first",
     commit_max_tokens=None,
+    waves=False,
 )
 
 
@@ -97,7 +98,7 @@ def test_untrained_networks_choose_range_midpoints(embedder):
     execs = [executor(i) for i in range(3)]
     controls = {"temperature": (0.1, 1.2), "top_p": (0.5, 1.0)}
     agents = EconAgents(BeliefConfig(n_agents=3, controls=controls))
-    system = EconSystem(coordinator(), execs, agents, embedder=embedder)
+    system = EconSystem(coordinator(), execs, agents, embedder=embedder, waves=False)
     asyncio.run(system.solve(Q, GSM))
     for ex in execs:
         assert ex.calls[0]["temperature"] == pytest.approx(0.65, abs=1e-3)
@@ -257,6 +258,7 @@ def test_policy_is_called_per_round_and_steps_record_who_acted(embedder):
         EconAgents(BeliefConfig(n_agents=3)),
         embedder=embedder,
         bne_rounds=2,
+        waves=False,
     )
     seen = []
 
@@ -275,9 +277,8 @@ def test_policy_is_called_per_round_and_steps_record_who_acted(embedder):
 def test_vote_ablation_skips_the_commitment_call(embedder):
     coord = coordinator("9")
     execs = [executor(0, "7"), executor(1, "7"), executor(2, "6")]
-    system = EconSystem(
-        coord, execs, EconAgents(BeliefConfig(n_agents=3)), embedder=embedder, commit_by_vote=True
-    )
+    agents = EconAgents(BeliefConfig(n_agents=3))
+    system = EconSystem(coord, execs, agents, embedder=embedder, commit_by_vote=True, waves=False)
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "7" and result.usage.calls == 4
 
@@ -390,6 +391,8 @@ def test_cut_strategy_keeps_whole_sentences_not_list_numbers(cut, kept):
 
 
 def _team(answers, commit, embedder, **rules):
+    """A team whose executors give `answers`; every executor asked unless `waves` says."""
+    rules.setdefault("waves", False)
     coord = coordinator(commit=commit)
     execs = [executor(i, a) for i, a in enumerate(answers)]
     n = len(answers)
@@ -492,3 +495,43 @@ def test_a_cut_plan_keeps_only_what_is_whole(cut, kept):
     from econ.methods.econ.prompts import trim_plan
 
     assert trim_plan(cut) == kept
+
+
+def test_two_waves_ask_the_rest_only_when_the_first_wave_disagrees(embedder):
+    coord, system = _team(["7", "7", "3"], "\\boxed{3}", embedder, waves=True)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert (result.answer, result.decided_by) == ("7", "unanimous")
+    assert [c["role"] for c in result.trace] == ["strategy"] + ["executor"] * 2
+    assert system.executors[2].calls == [] and len(coord.calls) == 1
+    assert result.executors[2] is None and result.to_json()["executors"][2] is None
+    assert result.steps[0].acted == [True, True, False]
+
+    coord, system = _team(["7", "3", "3"], "\\boxed{3}", embedder, waves=True)
+    result = asyncio.run(system.solve(Q, GSM))
+    assert (result.answer, result.decided_by) == ("3", "commitment")  # the wave split
+    assert len(system.executors[2].calls) == 1 and len(coord.calls) == 2
+    assert result.steps[0].acted == [True, True, True]
+
+
+@pytest.mark.parametrize("answers", [["7", "7", "3"], ["7", "3", "7"], ["7", "6", "5"]])
+def test_two_waves_live_spend_and_answer_what_the_replay_of_one_wave_predicts(embedder, answers):
+    from econ.compute import econ_replays
+    from econ.config import EconConfig
+    from econ.methods.econ import Econ
+
+    def as_record(result):
+        return {"id": "q", "method": "econ", "epoch": 0, "gold": "7", "error": None,
+                "prediction": result.answer, "correct": GSM.grade(result.answer, "7"),
+                "trace": result.trace}  # fmt: skip
+
+    _, one_wave = _team(answers, "\\boxed{6} because", embedder)
+    _, two_waves = _team(answers, "\\boxed{6} because", embedder, waves=True)
+    full, live = (asyncio.run(s.solve(Q, GSM)) for s in (one_wave, two_waves))
+    rows, _ = econ_replays([as_record(full)], GSM)
+    (replayed,) = [r for r in rows if r["method"] == "econ:two-wave"]
+    assert replayed["prediction"] == live.answer
+    assert replayed["prompt_tokens"] == live.usage.prompt_tokens
+    assert replayed["completion_tokens"] == live.usage.completion_tokens
+    # and `econ rescore` re-decides the live two-wave run as it was decided
+    again = Econ.replay(live.trace, GSM, EconConfig())
+    assert (again.prediction, again.details["decided_by"]) == (live.answer, live.decided_by)

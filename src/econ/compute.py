@@ -7,8 +7,11 @@ also reports:
   k of them (ties to the earliest, as live) scores self-consistency at every k <= K; its cost is
   those k calls' tokens. Rows are named `<method>@<k>`.
 - **ECON's own calls, replayed**: the executors' round-0 majority (`<method>:majority`, costing
-  the strategy and executor calls only), and how often the commitment overrode that majority
-  and whether each override was right.
+  the strategy and executor calls only), how often the commitment overrode that majority
+  and whether each override was right, and executors in two waves (`<method>:two-wave`): the
+  first `wave_size(N)` executors alone, and when they all give the same answer that answer at
+  their cost; otherwise the run's own outcome at its full cost. Round-0 executors never see
+  each other, so this is exactly what a live run in two waves would have done and paid.
 - **The verdict at matched tokens**: each other method against self-consistency at the
   smallest k whose tokens per question are at or above the method's own, paired on the same
   questions (McNemar exact).
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from econ.methods.base import answered, majority, stored_answer
+from econ.methods.econ.commit import wave_answer, wave_size
 from econ.stats import paired_stats, summarize
 from econ.tasks import Benchmark
 
@@ -75,9 +79,25 @@ def _round0_answers(rec: dict, bench: Benchmark) -> list[str | None]:
     return [stored_answer(c, bench) for c in calls]
 
 
+def _two_wave(rec: dict, bench: Benchmark) -> dict:
+    """The record as executors in two waves would have left it (see the module docstring)."""
+    name = f"{rec['method']}:two-wave"
+    round0 = [c for c in rec["trace"] if c["round"] == 0]
+    n = 1 + max(c["agent"] for c in round0 if c["role"] == "executor")
+    w = wave_size(n)
+    first = [c for c in answered(round0, "executor") if c["agent"] < w]
+    answer = wave_answer([stored_answer(c, bench) for c in first], bench)
+    if w == n or len(first) < w or answer is None:
+        return _row(rec, name, rec["prediction"], rec["trace"], bench)
+    used = [
+        c for c in round0 if c["role"] == "strategy" or c["role"] == "executor" and c["agent"] < w
+    ]
+    return _row(rec, name, answer, used, bench)
+
+
 def econ_replays(records: list[dict], bench: Benchmark) -> tuple[list[dict], dict[str, dict]]:
-    """Per ECON method (any with "executor" calls): the rows of its executors' majority, and
-    the override counts of its commitment against that majority."""
+    """Per ECON method (any with "executor" calls): the rows of its executors' majority and of
+    two waves, and the override counts of its commitment against that majority."""
     rows: list[dict] = []
     counts: dict[str, dict] = {}
     for rec in records:
@@ -89,7 +109,7 @@ def econ_replays(records: list[dict], bench: Benchmark) -> tuple[list[dict], dic
             c for c in rec["trace"] if c["role"] in ("strategy", "executor") and c["round"] == 0
         ]
         row = _row(rec, f"{rec['method']}:majority", vote, used, bench)
-        rows.append(row)
+        rows += [row, _two_wave(rec, bench)]
         c = counts.setdefault(
             rec["method"],
             {"questions": 0, "unanimous": 0, "overrides": 0, "wrong_to_right": 0,
@@ -159,7 +179,7 @@ def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -
         m: sorted({r["method"] for r in rows}, key=lambda n: int(n.rsplit("@", 1)[1]))
         for m, rows in prefix.items()
     }
-    replay_names = [f"{m}:majority" for m in overrides]
+    replay_names = [f"{m}:{kind}" for m in overrides for kind in ("majority", "two-wave")]
     rows = records + replay_rows + [r for rs in prefix.values() for r in rs]
     everything = [m for m in methods if m not in curve_names] + replay_names
     summary = summarize(rows, everything + [n for names in curve_names.values() for n in names])
@@ -188,7 +208,11 @@ def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -
             for m, names in curve_names.items()
         },
         "replays": {
-            m: {"majority": _brief(summary[f"{m}:majority"]), **counts}
+            m: {
+                "majority": _brief(summary[f"{m}:majority"]),
+                "two_wave": _brief(summary[f"{m}:two-wave"]),
+                **counts,
+            }
             for m, counts in overrides.items()
         },
         "matched": matched,

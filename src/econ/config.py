@@ -67,6 +67,9 @@ class EconConfig(Strict):
     commit_max_tokens: int | None = Field(96, ge=16)
     # Characters of each executor's response the coordinator reads (its conclusion).
     shown_chars: int = Field(600, ge=100)
+    # Executors in two waves at inference: the first strict majority of them answers, and the
+    # rest are asked only when those disagree (commit.wave_size). Training asks every executor.
+    waves: bool = True
     checkpoint: str | None = None
     # The executors' action space: the controls a belief network sets, in order, with ranges.
     controls: CheckedControls
@@ -317,6 +320,7 @@ def load_saved_config(path: Path) -> RunConfig:
     if isinstance(econ, dict):  # saved before the commitment rules existed: the paper's protocol
         for key, value in PROTOCOL_BEFORE_RULES.items():
             econ.setdefault(key, value)
+        econ.setdefault("waves", False)  # saved before two waves existed: every executor asked
     for dotted in RETIRED_KEYS:  # a run saved before a setting was retired still loads
         *parents, leaf = dotted.split(".")
         node = data

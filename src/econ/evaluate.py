@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from econ.compute import build_report
 from econ.config import EPOCH_SEED_STRIDE, RunConfig
+from econ.errors import UserError
 from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
@@ -149,11 +151,15 @@ async def run_methods(
     show_progress: bool = True,
     make_llm: MakeLLM = default_make_llm,
     data: RunData | None = None,
+    only: Sequence[str] | None = None,
 ) -> dict:
     """`_run_methods` while holding the run directory (`econ.runs.run_lock`): a second
-    process resuming or rescoring the same run is refused instead of writing beside it."""
+    process resuming or rescoring the same run is refused instead of writing beside it.
+
+    `only` runs a subset of the configured methods now (a suite run in phases, each phase
+    waiting for the one before); the records of the others stay part of the run."""
     with run_lock(run_dir):
-        return await _run_methods(cfg, run_dir, show_progress, make_llm, data)
+        return await _run_methods(cfg, run_dir, show_progress, make_llm, data, only)
 
 
 async def _run_methods(
@@ -162,6 +168,7 @@ async def _run_methods(
     show_progress: bool,
     make_llm: MakeLLM,
     data: RunData | None,
+    only: Sequence[str] | None,
 ) -> dict:
     """Run every configured method on the same questions for every epoch; returns the summary.
 
@@ -172,14 +179,16 @@ async def _run_methods(
     """
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     questions = (data or read_run_data(cfg.run, "test")).questions
-    names = list(cfg.run.methods)
+    names = list(only if only is not None else cfg.run.methods)
+    if unknown := [n for n in names if n not in cfg.run.methods]:
+        raise UserError(f"method(s) {', '.join(unknown)} are not among the run's methods")
     records_path = run_dir / RECORDS
     records, damaged = load_run_records(records_path, cfg, questions)
     if damaged:
         log.warning(
             "%s: %d damaged line(s) skipped; their questions run again", records_path, damaged
         )
-    done = {record_key(r) for r in records if r["error"] is None}
+    done = {record_key(r) for r in records if r["error"] is None and r["method"] in names}
 
     limit = asyncio.Semaphore(questions_in_flight(cfg))
     try:
@@ -211,7 +220,8 @@ async def _run_methods(
         await aclose_all()
 
     records, _ = load_run_records(records_path, cfg, questions)
-    report = build_report(records, names, bench)
+    present = [n for n in cfg.run.methods if n in names or any(r["method"] == n for r in records)]
+    report = build_report(records, present, bench)
     title = f"{cfg.run.benchmark} ({len(questions)} questions)"
     write_report(
         run_dir, report["methods"], title, paired=report["paired"], compute=report.get("compute")

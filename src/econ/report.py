@@ -106,15 +106,17 @@ def compute_markdown(section: dict, significance: float) -> str:
         rows = [
             [m, f"{r['majority']['accuracy']:.1%}",
              f"{r['majority']['ci95'][0]:.1%}-{r['majority']['ci95'][1]:.1%}",
-             f"{r['majority']['tokens_per_q']:.0f}", r["unanimous"], r["overrides"],
+             f"{r['majority']['tokens_per_q']:.0f}", f"{r['two_wave']['accuracy']:.1%}",
+             f"{r['two_wave']['tokens_per_q']:.0f}", r["unanimous"], r["overrides"],
              r["wrong_to_right"], r["right_to_wrong"], r["wrong_to_wrong"]]
             for m, r in section["replays"].items()
         ]  # fmt: skip
-        header = ["method", "executors' majority", "95% CI", "tokens/q", "unanimous",
+        header = ["method", "executors' majority", "95% CI", "tokens/q", "two waves", "tokens/q",
+                  "unanimous",
                   "overrides", "wrong -> right", "right -> wrong", "wrong -> wrong"]  # fmt: skip
         lines += [
-            "## ECON's own calls, replayed: the executors' majority, and the commitment's "
-            "overrides of it",
+            "## ECON's own calls, replayed: the executors' majority, executors in two waves, "
+            "and the commitment's overrides of the majority",
             "",
             markdown_rows(header, rows),
             "",
@@ -203,9 +205,13 @@ def print_solution(console, result) -> None:
     from rich.table import Table
 
     console.print(f"[bold]strategy[/bold]: {result.strategy or '(none)'}")
-    names = list(result.executors[0].controls) if result.executors else []
+    asked = [e for e in result.executors if e is not None]
+    names = list(asked[0].controls) if asked else []
     table = Table("executor", "model", *names, "answer", "finish", "tokens")
     for i, e in enumerate(result.executors):
+        if e is None:
+            table.add_row(str(i), "(not asked: the first wave agreed)")
+            continue
         table.add_row(
             str(i),
             e.model,

@@ -209,9 +209,11 @@ async def _train(
         groups = [specs.index(spec) for spec in specs]
         learner = Learner(agents, tc.learner, tc.rewards, seed=cfg.seed, groups=groups)
         history, state = AgentHistory(n), {"episode": 0, "gaps": [], "below": 0}
-    system = EconSystem.from_config(cfg, make_llm, agents=agents, history=history)
+    # every executor acts in every episode: one not asked has no action to be rewarded for
+    system = EconSystem.from_config(cfg, make_llm, agents=agents, history=history, waves=False)
     heldout_obs = (
-        load_user_tensors(ckpt)["heldout_obs"] if resumed
+        load_user_tensors(ckpt)["heldout_obs"]
+        if resumed
         else await _heldout_observations(system, bench, heldout)
     )
     start, gaps = state["episode"], state["gaps"]

@@ -121,7 +121,8 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path}: invalid belief config in {STATE}") from exc
     if belief_cfg is not None:
         diff = [
-            k for k, v in belief_cfg.model_dump().items()
+            k
+            for k, v in belief_cfg.model_dump().items()
             if (list(v.items()) if isinstance(v, dict) else v)
             != (list(getattr(cfg, k).items()) if isinstance(v, dict) else getattr(cfg, k))
         ]  # dicts compare with their order: the controls' order is the action layout

@@ -225,9 +225,7 @@ class Learner:
         b = self.agents.beliefs(obs.to(self.device))
         return self.agents.q_values(b, self.agents.normalise(actions.to(self.device)))
 
-    def step_alpha(
-        self, obs: Tensor, actions: Tensor, components: dict[str, list[float]]
-    ) -> None:
+    def step_alpha(self, obs: Tensor, actions: Tensor, components: dict[str, list[float]]) -> None:
         """With dynamic weights, one projected alpha step against the critics' values for the
         steps just played (obs [S, N, obs_dim], actions [S, N, A], components flattened over
         steps then agents). Separate from the reward computation, which stays a pure function
@@ -314,9 +312,12 @@ class Learner:
         others_target = torch.matmul(self._others, u)  # [B, N, A]: mean of the others' actions
         belief = (pred_others - others_target).pow(2).sum(dim=(1, 2)).mean() + (
             F.binary_cross_entropy_with_logits(
-                commit_logit, batch.commit_correct.unsqueeze(1).expand_as(commit_logit),
+                commit_logit,
+                batch.commit_correct.unsqueeze(1).expand_as(commit_logit),
                 reduction="none",
-            ).sum(dim=1).mean()
+            )
+            .sum(dim=1)
+            .mean()
         )
         loss = (
             td_tot
@@ -347,8 +348,17 @@ class Learner:
             [loss, td_tot, td, sd, mix, actor, bound, belief, grad_norm, actor_grad_norm, q.mean()]
         )
         names = (
-            "loss", "td_tot", "td", "sd", "mix", "actor", "bound", "belief", "grad_norm",
-            "actor_grad_norm", "q_mean",
+            "loss",
+            "td_tot",
+            "td",
+            "sd",
+            "mix",
+            "actor",
+            "bound",
+            "belief",
+            "grad_norm",
+            "actor_grad_norm",
+            "q_mean",
         )
         return dict(zip(names, values.detach().tolist(), strict=True))
 

@@ -216,8 +216,11 @@ class EconAgents(nn.Module):
         return [
             p
             for layer in (
-                self.critic_1, self.critic_2, self.critic_out,
-                self.critic_action_1, self.critic_action_out,
+                self.critic_1,
+                self.critic_2,
+                self.critic_out,
+                self.critic_action_1,
+                self.critic_action_out,
             )
             for p in layer.parameters()
         ]

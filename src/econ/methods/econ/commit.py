@@ -2,7 +2,8 @@
 `econ rescore`: the coordinator groups, their support counts, when the executors settle a
 question without a commitment call, and the decision path.
 
-`decided_by` names the path: "unanimous" (every executor gave the same answer, no call),
+`decided_by` names the path: "unanimous" (every executor asked gave the same answer, no call;
+with executors in two waves, the first wave alone may be every executor asked),
 "vote" (a strict majority of executors agreed and the commitment may not overrule it: no call,
 or an override without cause was refused), "commitment" / "reask" (the coordinator's explicit
 answer, at the first ask or at the short re-ask), "majority" (the coordinator stated no answer,
@@ -45,6 +46,21 @@ def vote_count(answers: list[str | None], bench: Benchmark) -> tuple[str | None,
     if vote is None:
         return None, 0
     return vote, sum(bench.same_answer(a, vote) for a in answers)
+
+
+def wave_size(n: int) -> int:
+    """Executors in the first of two waves: the fewest that are a strict majority of all n, so
+    that their agreement is the majority whatever the rest would say. With n <= 2 that is all
+    of them (no second wave)."""
+    return n // 2 + 1
+
+
+def wave_answer(answers: list[str | None], bench: Benchmark) -> str | None:
+    """The first wave's answer when every one of its executors gave the same one, else None
+    (the second wave is asked)."""
+    if not answers or any(a is None for a in answers):
+        return None
+    return answers[0] if all(bench.same_answer(a, answers[0]) for a in answers) else None
 
 
 def settled(

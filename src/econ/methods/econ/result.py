@@ -29,7 +29,8 @@ class ExecutorOutcome:
 
 @dataclass
 class EconStep:
-    """One round of acting: round 0 is every executor answering, round r >= 1 the revisions
+    """One round of acting: round 0 is every executor answering (with two waves, the first
+    wave alone when it agreed), round r >= 1 the revisions
     of the executors that disagreed with commitment r - 1. Training rewards the action each
     executor actually used in the round it acted (`acted`)."""
 
@@ -55,9 +56,9 @@ class EconResult:
 
     answer: str | None
     strategy: str
-    executors: list[ExecutorOutcome]
+    executors: list[ExecutorOutcome | None]  # None: not asked (the first wave agreed)
     commitment: str
-    decided_by: str  # "commitment", "reask" or "majority" (see Coordinator.commit)
+    decided_by: str  # "unanimous", "vote", "commitment", "reask" or "majority" (commit.py)
     rounds: int
     commitments: list[str | None]
     usage: Usage
@@ -69,7 +70,7 @@ class EconResult:
         return {
             "answer": self.answer,
             "strategy": self.strategy,
-            "executors": [vars(e) for e in self.executors],
+            "executors": [vars(e) if e is not None else None for e in self.executors],
             "commitment": self.commitment,
             "decided_by": self.decided_by,
             "rounds": self.rounds,

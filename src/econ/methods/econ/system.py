@@ -2,9 +2,11 @@
 
 One question costs 1 strategy call + N executor calls + 1 commitment call (plus one local
 commitment per group when N exceeds the group size, a re-ask when a commitment states no
-answer, and revisions in stage-2 rounds). Executors never see each other's texts; each samples
-with the controls that its own belief network chose from its own observation, or that the
-caller's policy chose (training explores).
+answer, and revisions in stage-2 rounds); fewer when the executors settle it (no commitment
+call) or, with `waves`, when the first strict majority of them agree (the rest not asked).
+Executors never see each other's texts; each samples with the controls that its own belief
+network chose from its own observation, or that the caller's policy chose (training explores,
+with every executor asked).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from econ.errors import UserError
 from econ.llm.base import LLM, Message
 from econ.methods.base import CallLog, MakeLLM, Sampling
 from econ.methods.econ import prompts as P
+from econ.methods.econ.commit import wave_answer, wave_size
 from econ.methods.econ.coordinator import Coordinator
-from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome, Policy
+from econ.methods.econ.result import Decision, EconResult, EconStep, ExecutorOutcome, Policy
 from econ.tasks import Benchmark, get_benchmark
 
 
@@ -49,10 +52,12 @@ class EconSystem:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         use_strategy: bool = True,
         commit_by_vote: bool = False,
+        waves: bool = True,
         seed: int = 0,
         **rules: Any,
     ):
-        """`rules` are the Coordinator's settings of how it strategises and commits
+        """`waves`: executors in two waves (`commit.wave_size`), as the config's `econ.waves`.
+        `rules` are the Coordinator's settings of how it strategises and commits
         (strategy_when_cut, skip_unanimous, override, commit_format, commit_max_tokens,
         shown_chars); unset, the Coordinator's defaults, which are the config's."""
         n = len(executors)
@@ -74,6 +79,7 @@ class EconSystem:
         self.bne_rounds = bne_rounds
         self.max_tokens = max_tokens
         self.use_strategy = use_strategy
+        self.waves = waves
         self.seed = seed
 
     @classmethod
@@ -116,6 +122,7 @@ class EconSystem:
             commit_format=e.commit_format,
             commit_max_tokens=e.commit_max_tokens,
             shown_chars=e.shown_chars,
+            waves=e.waves,
         )
         options.update(kwargs)
         return cls(
@@ -143,10 +150,17 @@ class EconSystem:
         outcomes: list = [None] * n
         act = functools.partial(self._act, question, outcomes, bench, log, policy or self.act)
         first = P.executor_messages(question, strategy)
-        steps = [await act(0, strategy, {i: first for i in range(n)})]
-        decision = await self.coordinator.commit(question, strategy, outcomes, bench, log, 0)
+        wave = wave_size(n) if self.waves else n
+        steps = [await act(0, strategy, {i: first for i in range(n)}, wave)]
+        rounds = self.bne_rounds
+        if None in outcomes:  # the first wave agreed: the rest were not asked, nothing to revise
+            answer, rounds = outcomes[0].answer, 0
+            text = f"the first {wave} of {n} executors gave \\boxed{{{answer}}}"
+            decision = Decision(answer, text, "unanimous")
+        else:
+            decision = await self.coordinator.commit(question, strategy, outcomes, bench, log, 0)
         commitments = [decision.answer]
-        for r in range(1, self.bne_rounds + 1):
+        for r in range(1, rounds + 1):
             agrees = functools.partial(bench.same_answer, decision.answer)
             dissent = [i for i, o in enumerate(outcomes) if not agrees(o.answer)]
             if decision.answer is None or not dissent:
@@ -188,29 +202,40 @@ class EconSystem:
         round_no: int,
         context: str,
         messages: dict[int, list[Message]],
+        wave: int | None = None,
     ) -> EconStep:
         """One round of acting: observe with `context` (the strategy, or the commitment when
         revising), choose every executor's controls, run the executors that have `messages`
-        concurrently, and update `outcomes` in place."""
+        concurrently, and update `outcomes` in place. With `wave` < len(messages) the first
+        `wave` of them run first and the rest only if those disagree (`commit.wave_answer`);
+        an executor not asked keeps outcome None and acted False."""
         obs = await self.observe(question, context)
         actions = policy(obs)
         controls = {i: self._controls(actions[i]) for i in messages}
-        asks = {
-            i: (self.executors[i], m, self._sampling(controls[i], round_no, i))
-            for i, m in messages.items()
-        }
-        comps = await log.chat_each(asks, role="executor", round_no=round_no)
-        for i, comp in zip(messages, comps):
-            outcomes[i] = ExecutorOutcome(
-                model=comp.model,
-                controls=controls[i],
-                response=comp.text,
-                finish_reason=comp.finish_reason,
-                answer=bench.extract(comp.text, comp.finish_reason),
-                completion_tokens=comp.completion_tokens,
-            )
-        acted = [i in messages for i in range(len(outcomes))]
-        return EconStep(round_no, obs, actions, acted, [o.answer for o in outcomes])
+        order = list(messages)
+        cut = len(order) if wave is None else wave
+        for batch in (order[:cut], order[cut:]):
+            if not batch:
+                continue
+            asks = {
+                i: (self.executors[i], messages[i], self._sampling(controls[i], round_no, i))
+                for i in batch
+            }
+            comps = await log.chat_each(asks, role="executor", round_no=round_no)
+            for i, comp in zip(batch, comps):
+                outcomes[i] = ExecutorOutcome(
+                    model=comp.model,
+                    controls=controls[i],
+                    response=comp.text,
+                    finish_reason=comp.finish_reason,
+                    answer=bench.extract(comp.text, comp.finish_reason),
+                    completion_tokens=comp.completion_tokens,
+                )
+            if wave_answer([outcomes[i].answer for i in batch], bench) is not None:
+                break
+        acted = [i in messages and outcomes[i] is not None for i in range(len(outcomes))]
+        answers = [o.answer if o is not None else None for o in outcomes]
+        return EconStep(round_no, obs, actions, acted, answers)
 
     def _controls(self, action: torch.Tensor) -> dict[str, float]:
         """One executor's action by control name, to three decimals: what is sent and logged."""
