@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 
+import pytest
 from fakes import ScriptedLLM, failing, last_user, llms
 
 from econ.config import load_config
+from econ.errors import UserError
 from econ.evaluate import EvalRecord, run_methods, solve_one
 from econ.methods.registry import build_method
 from econ.plots import rolling_mean
@@ -145,3 +148,18 @@ def test_a_record_is_written_with_the_keys_and_order_runs_have_on_disk():
     assert [list(call) for call in rec["trace"]] == [TRACE_KEYS] * 3
     assert json.loads(json.dumps(rec)) == rec  # plain JSON values throughout
     assert all(EvalRecord.model_fields[k].description for k in RECORD_KEYS)  # each documented
+
+
+def test_a_suite_runs_in_phases_and_resumes_each_phase_beside_the_others(tmp_path):
+    """`only`: the later phase's records do not make the earlier phase's resume refuse the run."""
+    cfg, run_dir = make_cfg(tmp_path, ("cot", "self_consistency"), limit=3)
+    fake = ScriptedLLM(answer_42)
+    go = functools.partial(run_methods, cfg, run_dir, show_progress=False, make_llm=llms(fake))
+    summary = asyncio.run(go(only=["cot"]))
+    assert set(summary) == {"cot"} and len(fake.calls) == 3
+    asyncio.run(go(only=["self_consistency"]))
+    fake.calls.clear()
+    summary = asyncio.run(go(only=["cot"]))  # resuming the first phase: nothing left to do
+    assert fake.calls == [] and set(summary) == {"cot", "self_consistency"}
+    with pytest.raises(UserError, match="debate"):
+        asyncio.run(go(only=["debate"]))

@@ -501,3 +501,28 @@ def test_what_is_not_a_run_is_one_line_and_exit_2(tmp_path, make, needle):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
     assert not (tmp_path / "somewhere" / "view.html").exists()
+
+
+def test_a_runaway_reply_is_shown_cut_and_the_page_stays_small(tmp_path):
+    """One 3 MB response: the page embeds its start and end with a note, the verdicts are the
+    run's (read from the whole text), and the records file is left whole."""
+    from econ.view import SHOWN_CHARS
+
+    run = tmp_path / "run"
+    run.mkdir()
+    runaway = "Let me think. " + "and then " * 350_000 + "so \\boxed{72}"
+    records = [econ("q1", ["72", "72", "72"], responses=[runaway, "\\boxed{72}", "\\boxed{72}"])]
+    (run / "config.yaml").write_text(config_yaml(["econ"]))
+    write_jsonl(run / "records.jsonl", records)
+    before = (run / "records.jsonl").read_bytes()
+    assert view(str(run)).exit_code == 0
+    assert (run / "records.jsonl").read_bytes() == before
+    page = run / "view.html"
+    assert page.stat().st_size < len(runaway) // 10
+    data = embedded(parse(page.read_text()))
+    (executor0,) = [c for c in data["records"][0]["trace"] if c["agent"] == 0]
+    shown = executor0["response"]
+    assert len(shown) < SHOWN_CHARS + 100 and shown.endswith("so \\boxed{72}")
+    assert shown.startswith("Let me think.") and "characters not shown here" in shown
+    assert data["clipped"] >= 2  # the trace's response and the details' copy of it
+    assert data["summary"]["econ"]["accuracy"] == 1.0

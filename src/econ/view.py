@@ -33,6 +33,9 @@ from econ.tasks import get_benchmark
 VIEW = "view.html"
 PLACEHOLDER = "__ECON_VIEW_DATA__"
 VIEW_MARK = '<meta name="generator" content="econ view">'  # in the template's head
+# The most characters of one text (a response, a prompt) the page embeds: a transcript is read
+# by a person, and one runaway reply must not make the page too large for a browser to open.
+SHOWN_CHARS = 20_000
 
 
 def write_view(run_dir: Path, out: Path | None = None) -> Path:
@@ -84,6 +87,8 @@ def view_data(run_dir: Path) -> dict[str, Any]:
     methods = _method_order(records, config)
     records.sort(key=lambda r: (_natural(r["id"]), r.get("epoch", 0), methods.index(r["method"])))
     report = _report(run_dir / SUMMARY, records, methods, _section(config, "run"))
+    agreement = _agreement(records, _section(config, "run").get("answer_type"))
+    clipped = [0]  # what is read from the texts is read above, from the whole texts
     return {
         "run": run_dir.resolve().name,
         "path": str(run_dir.resolve()),
@@ -95,11 +100,28 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "compute": report.get("compute"),
         "significance": SIGNIFICANCE,
         "plots": _plots(run_dir),
-        "records": records,
-        "agreement": _agreement(records, _section(config, "run").get("answer_type")),
-        "episodes": read_records(run_dir / EPISODES, repair=False),
+        "records": _clipped(records, clipped),
+        "agreement": agreement,
+        "episodes": _clipped(read_records(run_dir / EPISODES, repair=False), clipped),
         "controls": list(_section(config, "econ").get("controls") or {}),
+        "clipped": clipped[0],
+        "shown_chars": SHOWN_CHARS,
     }
+
+
+def _clipped(value: Any, count: list[int]) -> Any:
+    """`value` with every string longer than SHOWN_CHARS cut to its start and end and a note
+    of what was left out (the whole text stays in the run's files); `count[0]` counts them."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        count[0] += 1
+        half = SHOWN_CHARS // 2
+        left = len(value) - 2 * half
+        return f"{value[:half]}\n[... {left:,} characters not shown here ...]\n{value[-half:]}"
+    if isinstance(value, dict):
+        return {k: _clipped(v, count) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clipped(v, count) for v in value]
+    return value
 
 
 def render(data: dict[str, Any]) -> str:

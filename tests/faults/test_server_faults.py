@@ -324,3 +324,23 @@ def test_embedded_server_key_goes_with_every_request(serve, monkeypatch, tmp_pat
     assert chat(llm).text == "42"
     assert started == ["k-0123"]
     assert server.requests[0][0]["Authorization"] == "Bearer k-0123"
+
+
+def test_a_reply_far_larger_than_its_tokens_is_refused_unread_and_not_retried(serve, cli, config):
+    """A 2 MB body answering a 32-token call: read up to the cap, then one question's error."""
+    from econ.llm.wire import reply_cap
+
+    huge = completion_body("\\boxed{5} " + "x" * 2_000_000)
+    target = DEMO[1].question
+    server = serve(lambda hit, h, body: (200, huge if target in question_of(body) else BOXED))
+    code, out, err = cli(
+        "eval", "--method", "cot", "--limit", 3, "--model", spec(server), "--max-tokens", 32,
+        "--config", config(), "--out", "run",
+    )  # fmt: skip
+    assert code == 1 and "1 answer(s) ended in an error" in one_error_line(err)
+    by_id = {r["id"]: r for r in records(Path("run"))}
+    bad = by_id[DEMO[1].id]
+    assert f"a reply of more than {reply_cap(32):,} bytes to a 32-token call" in bad["error"]
+    assert bad["calls"] == 1  # the server's fault, not a transient one: no retry
+    assert all(by_id[q.id]["prediction"] == "5" for q in (DEMO[0], DEMO[2]))
+    assert Path("run/records.jsonl").stat().st_size < 200_000

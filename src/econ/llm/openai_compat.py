@@ -39,7 +39,7 @@ from tenacity import (
 
 from econ.llm.base import Attempts, Completion, LLMError, Message, Reply, Sampling, attempt_sink
 from econ.llm.endpoints import env_api_key, redact_url
-from econ.llm.wire import Retryable, read_reply, request_body
+from econ.llm.wire import Retryable, read_reply, reply_cap, request_body
 
 if TYPE_CHECKING:
     from econ.llm import LLMSettings
@@ -241,22 +241,33 @@ class OpenAICompatLLM:
             raise
 
     async def _post(self, client: httpx.AsyncClient, base_url: str, payload: dict) -> Reply:
+        """One request; its body is read up to `wire.reply_cap` bytes (decompressed), and a
+        reply larger than that is refused as the server's fault, not retried."""
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        cap = reply_cap(payload["max_tokens"])
+        url = f"{base_url}/chat/completions"
         try:
-            response = await client.post(
-                f"{base_url}/chat/completions", json=payload, headers=headers, timeout=None
-            )
+            async with client.stream(
+                "POST", url, json=payload, headers=headers, timeout=None
+            ) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    wait = retry_after_s(response.headers.get("retry-after"))
+                    raise Retryable(f"HTTP {status}", retry_after=wait)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        raise LLMError(
+                            f"{self.name}: a reply of more than {cap:,} bytes to a "
+                            f"{payload['max_tokens']}-token call; refused"
+                        )
         except httpx.HTTPError as exc:  # connect errors, resets, bad encodings, redirects
             raise Retryable(type(exc).__name__) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise Retryable(
-                f"HTTP {status}", retry_after=retry_after_s(response.headers.get("retry-after"))
-            )
         if status >= 400:
-            detail = self._redact(response.text[:200].strip())
+            detail = self._redact(bytes(body[:200]).decode("utf-8", "replace").strip())
             raise LLMError(f"{self.name}: HTTP {status}: {detail}")
-        return read_reply(response)
+        return read_reply(bytes(body))
 
 
 def retry_after_s(value: str | None) -> float | None:

@@ -7,10 +7,9 @@ rather than an error in whatever later reads the text; the client decides what a
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
-
-import httpx
 
 from econ.llm.base import Message, Reply, Sampling
 
@@ -56,10 +55,17 @@ def request_body(
     return body
 
 
-def read_reply(response: httpx.Response) -> Reply:
+def reply_cap(max_tokens: int) -> int:
+    """The most bytes a reply to a call for `max_tokens` tokens may have: a token is a few
+    bytes of text, JSON escaping at most sextuples them, and the envelope is small; anything
+    near this is a server gone wrong, and reading it whole could exhaust memory."""
+    return 256 * 1024 + 64 * max_tokens
+
+
+def read_reply(body: bytes) -> Reply:
     """The reply in a successful response's body; missing usage counts as 0."""
     try:
-        data = response.json()
+        data = json.loads(body)
     except UnicodeDecodeError:
         raise Retryable("response body is not UTF-8") from None
     except ValueError:

@@ -10,7 +10,8 @@ after it (checks, notes, parentheticals), so extraction tries, in order:
    headings ("Let's work out the answer:"), prose ("the answer is found by") and hedges
    ("One might think the answer is yes, but") do not count;
 4. for yes/no tasks, a leading verdict line ("Yes." / "**No**" / "Final answer - Yes");
-5. only when the response finished normally: the last number (or yes/no word) in the text,
+5. only when the response finished normally: the last number (or yes/no word) in the text
+   (a number in words only when it has no digits at all),
    for MATH the last LaTeX expression that math-verify finds, for free text the last line.
    A response cut off at the token limit without an explicit answer has no answer: the
    number it stopped on is noise.
@@ -27,6 +28,8 @@ import re
 from collections.abc import Callable
 
 from econ.tasks.number_text import (
+    WORDS_NUMBER_RE,
+    arithmetic_value,
     clean_for_search,
     first_number,
     format_number,
@@ -34,6 +37,7 @@ from econ.tasks.number_text import (
     parse_number,
     read_group,
     unwrap_text,
+    words_value,
 )
 from econ.tasks.number_text import plain_latex as plain_latex  # grading imports it here
 
@@ -57,6 +61,7 @@ _VERDICT_RE = re.compile(
 )
 # A value right after an answer phrase: what each answer kind may start with.
 _NUMERIC_START = r"[-+\u2212]?\s*\\?\$?\s*[-\u2212]?\.?\d|\\[(\[]|\$|\\d?frac|\\boxed"
+_NUMERIC_START += "|(?i:" + WORDS_NUMBER_RE.pattern + ")"  # "the answer is twelve"
 _YESNO_START = r"(?:\\text\{|\\boxed\{|\*\*)?\s*(?:yes|no|true|false)\b"
 _VALUE_START = {
     "numeric": re.compile(_NUMERIC_START),
@@ -71,6 +76,17 @@ _LINE_MARK_RE = re.compile(r"\s*(?:(?:[>#]+|[-*+](?=\s))\s*)*")
 _TEXT_MARKUP_RE = re.compile(r"[\s*`]*(.*?)[\s*`.]*", re.DOTALL)
 _PAREN_RE = re.compile(r"\([^()]*\)")
 _YESNO_RE = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
+# "a yes or no question", "yes/no", "true or false": naming the choice is not making it.
+_CHOICE_RE = re.compile(
+    r"\b(?:yes|no|true|false)\s*(?:/|\bor\b|-or-)\s*(?:yes|no|true|false)\b", re.IGNORECASE
+)
+
+
+def _without_choices(text: str) -> str:
+    """`text` with every "yes or no" blanked out, positions kept."""
+    return _CHOICE_RE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 _YESNO_MAP = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
 
 
@@ -96,13 +112,13 @@ def to_yesno(s: str | None) -> str | None:
     """The first yes/no/true/false word in ``s`` as "yes" or "no", else None."""
     if s is None:
         return None
-    match = _YESNO_RE.search(unwrap_text(s))
+    match = _YESNO_RE.search(_without_choices(unwrap_text(s)))
     return _YESNO_MAP[match.group(1).lower()] if match else None
 
 
 def _last_yesno(text: str) -> tuple[str, int] | None:
     """The last yes/no word with its position (in the same cleaned text as ``last_number``)."""
-    matches = list(_YESNO_RE.finditer(clean_for_search(text)))
+    matches = list(_YESNO_RE.finditer(_without_choices(clean_for_search(text))))
     if not matches:
         return None
     return _YESNO_MAP[matches[-1].group(1).lower()], matches[-1].start()
@@ -140,7 +156,7 @@ def _is_bare(value: str, kind: str) -> bool:
         return True
     if to_yesno(value) is not None and re.fullmatch(r"\W*\w+\W*", value):
         return True
-    return parse_number(_PAREN_RE.sub(" ", value).rsplit("=", 1)[-1]) is not None
+    return _value_of(_PAREN_RE.sub(" ", value).rsplit("=", 1)[-1]) is not None
 
 
 def _starts_sentence(text: str, phrase_start: int) -> bool:
@@ -188,17 +204,30 @@ def _number_in(candidate: str) -> str | None:
     Parentheticals are notes ("18 (= 9 eggs x $2)"); in "3 + 4 = 7" the part after the
     last "=" is the answer.
     """
+    if (whole := arithmetic_value(candidate)) is not None:  # "(2 + 3) * 4" before notes go
+        return format_number(whole)
     bare = _PAREN_RE.sub(" ", candidate)
     candidate = (bare if bare.strip() else candidate).rsplit("=", 1)[-1]
-    value = parse_number(candidate)
+    value = _value_of(candidate)
     if value is None:
         value = first_number(candidate)
+    if value is None and (words := WORDS_NUMBER_RE.match(candidate.strip())):
+        value = words_value(words.group(0))
     return None if value is None else format_number(value)
+
+
+def _value_of(value: str) -> float | None:
+    """What a whole explicit value states: a number ("1,000", "1.2 \\times 10^6"), an
+    unevaluated sum ("12 + 6" is 18, not 12) or a number in words ("twenty-one")."""
+    for read in (parse_number, arithmetic_value, words_value):
+        if (number := read(value)) is not None:
+            return number
+    return None
 
 
 def leading_verdict(text: str) -> str | None:
     """ "yes"/"no" when the response opens with a verdict ("Yes." / "**No**," / "Answer - Yes")."""
-    match = _VERDICT_RE.match(text)
+    match = _VERDICT_RE.match(_without_choices(text))
     return _YESNO_MAP[match.group(1).lower()] if match else None
 
 
@@ -213,7 +242,10 @@ def extract_numeric(text: str, finished: bool = True, explicit_only: bool = Fals
     if number is not None or not finished or explicit_only:
         return number
     last = last_number(text)
-    return last[0] if last else None
+    if last is None:  # no digits at all: a number in words ("so she has twelve")
+        words = [words_value(m.group(0)) for m in WORDS_NUMBER_RE.finditer(text)]
+        return format_number(words[-1]) if words and words[-1] is not None else None
+    return last[0]
 
 
 def extract_yesno(text: str, finished: bool = True, explicit_only: bool = False) -> str | None:

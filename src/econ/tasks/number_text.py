@@ -8,6 +8,7 @@ are used anywhere (backslashes in them are easy to mangle).
 
 from __future__ import annotations
 
+import math
 import re
 
 _WRAPPER_RE = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox)\s*\{")
@@ -17,11 +18,26 @@ _NEG_CURRENCY_RE = re.compile(r"[-\u2212]\s*\\?\$\s*(?=\d)")
 # A number inside prose. The sign counts only when the minus is not a binary operator:
 # not glued to a preceding word/bracket ("3-4") and not after "digit space" ("10 - 4").
 _SIGN = r"(?:(?<![\w)\]}])(?<!\d )-)?"
-_PLAIN = r"(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+# Thousands groups: "1,000", "1\,000" and "1 000" with a thin space, or with a plain space
+# when the group is not the start of another quantity ("5 100-dollar bills" is 5 and 100).
+_GROUP_SEP = r"(?:,|\\,|\\ |~|\u2009|\u202f| (?=\d{3}(?![\d\-]|[.,]\d)))"
+_PLAIN = r"(?:(?:\d{1,3}(?:" + _GROUP_SEP + r"\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+# Scientific notation after a number: "1.2e6", "1.2 \times 10^6", "3 x 10^{4}".
+_EXPONENT = r"(?:[eE][-+]?\d+(?!\w)|\s*(?:\\times|\\cdot|\u00d7|x|\*|\u00b7)\s*10\^\{?[-+]?\d+\}?)"
 _NUMBER_RE = re.compile(
-    _SIGN + r"(?:\\frac\{[^{}]*\}\{[^{}]*\}|\\frac\d\d|" + _PLAIN + r"(?:\s*/\s*" + _PLAIN + r")?)"
+    _SIGN
+    + r"(?:\\frac\{[^{}]*\}\{[^{}]*\}|\\frac\d\d|"
+    + _PLAIN
+    + r"(?:"
+    + _EXPONENT
+    + r"|\s*/\s*"
+    + _PLAIN
+    + r")?)"
 )
 _PLAIN_FULL_RE = re.compile(r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_POWER_FULL_RE = re.compile(
+    r"(.+?)(?:\\times|\\cdot|\u00d7|x|\*|\u00b7)10\^(?:\{([-+]?\d+)\}|([-+]?\d+))"
+)
 _TRAILING_UNIT_RE = re.compile(r"(.*?[\d}])\s*[A-Za-z][A-Za-z\s.]*")
 
 # Tokens that never change a number's value: currency, percent, LaTeX spacing, degrees.
@@ -115,8 +131,18 @@ def _parse_unsigned(s: str) -> float | None:
         left, right = s.split("/")
         return _ratio(parse_number(left), parse_number(right))
     if _PLAIN_FULL_RE.fullmatch(s):
-        return float(s.replace(",", ""))
+        return _finite(float(s.replace(",", "")))
+    power = _POWER_FULL_RE.fullmatch(s)
+    if power and _PLAIN_FULL_RE.fullmatch(power.group(1)):
+        exponent = int(power.group(2) or power.group(3))
+        if abs(exponent) <= 300:
+            return _finite(float(power.group(1).replace(",", "")) * 10.0**exponent)
     return None
+
+
+def _finite(value: float) -> float | None:
+    """A value too large for a float ("1e999") is no number to grade."""
+    return value if math.isfinite(value) else None
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -175,3 +201,80 @@ def first_number(text: str) -> float | None:
     does not read as a number."""
     match = _NUMBER_RE.search(clean_for_search(text))
     return parse_number(match.group(0)) if match else None
+
+
+# ---- numbers in words and unevaluated arithmetic ---------------------------------------------
+
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUES = {w: i for i, w in enumerate(_UNITS)} | {w: 10 * (i + 2) for i, w in enumerate(_TENS)}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_WORD = "|".join(sorted([*_WORD_VALUES, *_SCALES, "dozen"], key=len, reverse=True))
+# A run of number words ("twenty-one", "one hundred and five", "a dozen"), case-insensitive.
+WORDS_NUMBER_RE = re.compile(
+    rf"\b(?:an?\s+)?(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD}))*\b", re.IGNORECASE
+)
+
+
+def words_value(s: str) -> float | None:
+    """The value of a number written in words ("twenty-one", "one hundred and five",
+    "a dozen", "three thousand"), None when `s` is not one."""
+    words = re.split(r"[\s-]+", s.strip().lower())
+    if words[:1] in (["a"], ["an"]):
+        words = ["one", *words[1:]]
+    total = group = 0
+    seen = False
+    for word in words:
+        if word == "and" and seen:
+            continue
+        if word in _WORD_VALUES:
+            group += _WORD_VALUES[word]
+        elif word == "dozen":
+            group = (group or 1) * 12
+        elif word == "hundred":
+            group = (group or 1) * 100
+        elif word in _SCALES:
+            total, group = total + (group or 1) * _SCALES[word], 0
+        else:
+            return None
+        seen = True
+    return float(total + group) if seen else None
+
+
+_ARITHMETIC_RE = re.compile(r"[\d.\s+\-*/()]+")
+_OPERATORS = {"\\times": "*", "\\cdot": "*", "\u00d7": "*", "\u00b7": "*", "\\div": "/",
+              "\u00f7": "/", "\u2212": "-"}  # fmt: skip
+
+
+def arithmetic_value(s: str) -> float | None:
+    """The value of an unevaluated sum such as "12 + 6" or "(2 + 3) \\times 4": numbers,
+    + - * / and parentheses only (no powers, so nothing explodes); None for anything else."""
+    import ast
+    import operator
+
+    s = _clean_number_text(s) if len(s) <= 200 else ""
+    for symbol, op in _OPERATORS.items():
+        s = s.replace(symbol, op)
+    s = s.replace(",", "")
+    if not s or not _ARITHMETIC_RE.fullmatch(s) or not any(op in s[1:] for op in "+-*/"):
+        return None
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv}  # fmt: skip
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            inner = value(node.operand)
+            return -inner if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](value(node.left), value(node.right))
+        raise ValueError(node)
+
+    try:
+        return _finite(value(ast.parse(s, mode="eval").body))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return None
