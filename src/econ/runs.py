@@ -235,7 +235,7 @@ def _parsed_lines(path: Path, repair: bool) -> list[tuple[int, Any]]:
             continue
         try:
             parsed.append((number, json.loads(line)))
-        except ValueError:  # invalid JSON or not UTF-8
+        except (ValueError, RecursionError):  # invalid JSON, not UTF-8, nested past reading
             parsed.append((number, None))
     return parsed
 

@@ -103,7 +103,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "records": _clipped(records, clipped),
         "agreement": agreement,
         "episodes": _clipped(read_records(run_dir / EPISODES, repair=False), clipped),
-        "controls": list(_section(config, "econ").get("controls") or {}),
+        "controls": _names(_section(config, "econ").get("controls")),
         "clipped": clipped[0],
         "shown_chars": SHOWN_CHARS,
     }
@@ -169,15 +169,24 @@ def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
+def _names(value: Any) -> list[str]:
+    """The names a config list (run.methods) or mapping (econ.controls) holds; nothing for a
+    value of another shape (a hand-edited config.yaml the page still shows)."""
+    if isinstance(value, dict | list):
+        return [n for n in value if isinstance(n, str)]
+    return []
+
+
 def _natural(text: str) -> list[Any]:
-    """Sort key that puts "q2" before "q10"."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+    """Sort key that puts "q2" before "q10": ASCII digit runs (the odd parts of the split)
+    compare as numbers; other digits ("q\u00b2") stay text."""
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"([0-9]+)", text))]
 
 
 def _method_order(records: list[dict], config: dict[str, Any]) -> list[str]:
     """The config's method order (its first method is the paired tests' reference), then any
     method found only in the records."""
-    configured = _section(config, "run").get("methods") or []
+    configured = _names(_section(config, "run").get("methods"))
     seen = dict.fromkeys(r["method"] for r in records)
     return [m for m in configured if m in seen] + [m for m in seen if m not in configured]
 

@@ -286,3 +286,39 @@ def test_train_resume_refuses_a_damaged_episode_record(cli, config, serve):
     path.write_text("".join(lines))
     code, _, err = cli("train", "--resume", "t", "--episodes", 2)
     assert code == 2 and "record 1 is not an episode record" in one_error_line(err), err
+
+
+def test_view_reads_hand_edited_and_odd_runs_without_a_traceback(cli, run, tmp_path):
+    """Ids with non-ASCII digits, a config whose methods and controls are not lists, a line of
+    JSON nested past reading, a summary entry without its interval, a folder named *.png."""
+    import shutil
+
+    lines = (run / "records.jsonl").read_text().splitlines()
+    odd = json.loads(lines[0]) | {"id": "q\u00b2"}  # "²" is a digit to str.isdigit, not to int
+    with open(run / "records.jsonl", "a") as f:
+        f.write(json.dumps(odd) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    config = run / "config.yaml"
+    text = config.read_text().replace("  methods:\n  - cot\n", "  methods: cot\n")
+    config.write_text(text.replace("  controls:\n", "  controls: 7\n  old_controls:\n"))
+    summary = json.loads((run / "summary.json").read_text())
+    del summary["methods"]["cot"]["ci95"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    (run / "folder.png").mkdir()
+    code, out, err = cli("view", run, "--out", "page.html")
+    assert code == 0, err
+    assert "Traceback" not in err
+    page = Path("page.html").read_text()
+    embedded = page.split('id="econ-data">', 1)[1].split("</script>", 1)[0]
+    data = json.loads(embedded)
+    assert "q\u00b2" in [r["id"] for r in data["records"]] and data["controls"] == []
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", Path("page.html").resolve().as_uri()],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert not [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    assert 'id="summary-table"' in proc.stdout and "q\u00b2" in proc.stdout
