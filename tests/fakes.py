@@ -86,6 +86,31 @@ class Trickle:
     interval_s: float
 
 
+@dataclass
+class Stream:
+    """A 200 reply of server-sent events: each (delay_s, event) is sent after its delay; an
+    event is a chunk object (sent as `data: JSON`) or a raw line (": ping", "data: [DONE]")."""
+
+    events: list[tuple[float, object]]
+
+
+def stream_events(
+    text: str, delay_s: float = 0.0, usage: bool = True
+) -> list[tuple[float, object]]:
+    """A chat completion streamed one word per chunk, as llama.cpp and vLLM stream tokens."""
+    words = text.split(" ")
+    events: list[tuple[float, object]] = [
+        (delay_s, {"choices": [{"delta": {"content": w if i == 0 else " " + w}}]})
+        for i, w in enumerate(words)
+    ]
+    events.append((0.0, {"choices": [{"delta": {}, "finish_reason": "stop"}]}))
+    if usage:
+        events.append(
+            (0.0, {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": len(words)}})
+        )
+    return [*events, (0.0, "data: [DONE]")]
+
+
 # A behaviour gets (hit number starting at 1, request headers, request JSON) and returns
 # (status, body) or (status, body, extra headers); a body is JSON-encoded unless it is bytes
 # or a Trickle. Behaviours of one argument pair (hit, headers) are accepted too.
@@ -130,6 +155,15 @@ class FakeServer:
 
             def _reply(self, status: int, payload: object, headers: dict) -> None:
                 self.send_response(status)
+                if isinstance(payload, Stream):  # close-delimited: HTTP/1.0 ends at close
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for delay, event in payload.events:
+                        time.sleep(delay)
+                        line = event if isinstance(event, str) else "data: " + json.dumps(event)
+                        self.wfile.write(line.encode() + b"\n\n")
+                        self.wfile.flush()
+                    return
                 self.send_header("Content-Type", "application/json")
                 for key, value in headers.items():
                     self.send_header(key, value)

@@ -344,3 +344,76 @@ def test_a_reply_far_larger_than_its_tokens_is_refused_unread_and_not_retried(se
     assert bad["calls"] == 1  # the server's fault, not a transient one: no retry
     assert all(by_id[q.id]["prediction"] == "5" for q in (DEMO[0], DEMO[2]))
     assert Path("run/records.jsonl").stat().st_size < 200_000
+
+
+# ---- streamed replies: a deadline that measures progress ----------------------------------
+
+SLOW = "the total is \\boxed{42} after all of these words"  # 9 chunks
+
+
+def test_a_slow_stream_that_keeps_advancing_is_never_cut_off_where_a_fixed_deadline_lost_it(
+    serve,
+):
+    """9 tokens, one per 0.25 s: 2.25 s in all against a 1 s deadline. Read whole the reply
+    is lost after every attempt (each restarting the generation); streamed it is kept."""
+    from fakes import Stream, stream_events
+
+    streamed = serve(lambda hit, h: (200, Stream(stream_events(SLOW, delay_s=0.25))))
+    llm = client(streamed.url, stream=True, timeout_s=1.0, stall_s=1.0)
+    reply = chat(llm)
+    assert reply.text == SLOW and reply.finish_reason == "stop"
+    assert (reply.prompt_tokens, reply.completion_tokens) == (7, 9)
+    assert streamed.hits == 1 and streamed.requests[0][1]["stream"] is True
+    assert streamed.requests[0][1]["stream_options"] == {"include_usage": True}
+
+    def plain(hit, h):
+        time.sleep(2.25)  # the same generation, sent when done
+        return 200, completion_body(SLOW)
+
+    fixed = serve(plain)
+    with pytest.raises(LLMError, match="no complete response within 1 s after 2 attempts"):
+        chat(client(fixed.url, stream=False, timeout_s=1.0))
+    assert fixed.hits == 2
+
+
+def test_a_stream_that_stalls_is_given_up_saying_how_far_it_got_then_retried(serve):
+    from fakes import Stream, stream_events
+
+    def stalls_once(hit, h):
+        events = stream_events(SLOW)
+        if hit == 1:
+            events = [*events[:3], (5.0, events[3][1])]  # 3 tokens, then nothing for 5 s
+        return 200, Stream(events)
+
+    server = serve(stalls_once)
+    llm = client(server.url, stream=True, timeout_s=2.0, stall_s=0.5, max_retries=1)
+    start = time.perf_counter()
+    assert chat(llm).text == SLOW and server.hits == 2
+    assert time.perf_counter() - start < 3.0
+
+    silent = serve(lambda hit, h: (200, Stream([(5.0, "data: [DONE]")])))
+    with pytest.raises(LLMError, match="no first token within 0.5 s after 1 attempts"):
+        chat(client(silent.url, stream=True, timeout_s=0.5, max_retries=0))
+    # keep-alive comments are not progress: they do not hold off the stall deadline
+    pings = [(0.0, {"choices": [{"delta": {"content": "so"}}]})] + [(0.2, ": ping")] * 20
+    chatty = serve(lambda hit, h: (200, Stream(pings)))
+    with pytest.raises(LLMError, match="no new token for 0.5 s after 1 tokens"):
+        chat(client(chatty.url, stream=True, timeout_s=5.0, stall_s=0.5, max_retries=0))
+
+
+def test_stream_edge_cases(serve):
+    """No usage chunk: one token per text chunk. An error event, a stream cut before its end,
+    a server that answers a stream request with a plain body."""
+    from fakes import Stream, stream_events
+
+    bare = serve(lambda hit, h: (200, Stream(stream_events(SLOW, usage=False))))
+    reply = chat(client(bare.url, stream=True))
+    assert reply.text == SLOW and (reply.prompt_tokens, reply.completion_tokens) == (0, 9)
+    broken = serve(lambda hit, h: (200, Stream([(0.0, {"error": {"message": "slot lost"}})])))
+    with pytest.raises(LLMError, match="error in the stream: .*slot lost.* after 1 attempts"):
+        chat(client(broken.url, stream=True, max_retries=0))
+    cut = serve(lambda hit, h: (200, Stream(stream_events(SLOW)[:4])))
+    with pytest.raises(LLMError, match="the stream ended before the reply did"):
+        chat(client(cut.url, stream=True, max_retries=0))
+    plain = serve(lambda hit, h: (200, completion_body("\\boxed{42}")))
+    assert chat(client(plain.url, stream=True)).text == "\\boxed{42}"

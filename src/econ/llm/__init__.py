@@ -45,7 +45,14 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     # the slot count for the embedded server and REMOTE_CONCURRENCY for openai: servers.
     concurrency: int | None = pydantic.Field(None, ge=1, exclude=True)
     # Deadline of one attempt, everything included: connect, the server's queue, the whole body.
+    # A streamed attempt has it for its first token only (queue and prompt), then `stall_s`.
     timeout_s: float = pydantic.Field(300.0, gt=0)
+    # Read replies as a stream of tokens, so that an attempt is given up only when the server
+    # stops making progress, never because it is slow: None streams from the embedded server
+    # and not from openai: servers (not every one sends token counts in a stream).
+    stream: bool | None = None
+    # A streamed attempt is given up after this many seconds without a new token.
+    stall_s: float = pydantic.Field(60.0, gt=0)
     max_retries: int = pydantic.Field(4, ge=0)  # on connect errors, timeouts, 429, 5xx, bad bodies
     # Wait before the first retry; it doubles per retry up to 30x, plus up to this much jitter.
     # A server's Retry-After replaces it (capped at 60 s).

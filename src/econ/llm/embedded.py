@@ -112,7 +112,12 @@ def stop_all() -> None:
 
 
 class EmbeddedLLM(OpenAICompatLLM):
-    """OpenAI-compatible client whose endpoint is an embedded server started on first chat."""
+    """OpenAI-compatible client whose endpoint is an embedded server started on first chat.
+
+    Its replies stream by default: on a loaded machine a generation can outlast any fixed
+    deadline while still advancing, and a retry would only start it again."""
+
+    streams_by_default = True
 
     def __init__(self, model_path: Path, settings: LLMSettings, *, name: str):
         super().__init__(Path(model_path).stem, "", None, settings, name=name)

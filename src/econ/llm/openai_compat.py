@@ -39,7 +39,7 @@ from tenacity import (
 
 from econ.llm.base import Attempts, Completion, LLMError, Message, Reply, Sampling, attempt_sink
 from econ.llm.endpoints import env_api_key, redact_url
-from econ.llm.wire import Retryable, read_reply, reply_cap, request_body
+from econ.llm.wire import Retryable, StreamReader, read_reply, reply_cap, request_body
 
 if TYPE_CHECKING:
     from econ.llm import LLMSettings
@@ -114,11 +114,19 @@ class OpenAICompatLLM:
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatLLM({self.name!r})"
 
+    streams_by_default = False  # see LLMSettings.stream
+
     @property
     def max_in_flight(self) -> int:
         """Requests this backend keeps in flight per endpoint: the `concurrency` setting, else
         the backend's default."""
         return self._settings.concurrency or REMOTE_CONCURRENCY
+
+    @property
+    def streams(self) -> bool:
+        """Whether replies are read as a stream (`LLMSettings.stream`)."""
+        stream = self._settings.stream
+        return self.streams_by_default if stream is None else stream
 
     async def _endpoint(self) -> str:
         """Base URL to call; the embedded backend overrides this to start its server lazily."""
@@ -152,6 +160,8 @@ class OpenAICompatLLM:
         ``frequency_penalty`` (a different scale: 0 is off, not 1).
         """
         payload = request_body(self.model, messages, sampling, self._penalty_field)
+        if self.streams:
+            payload |= {"stream": True, "stream_options": {"include_usage": True}}
         sink = attempt_sink()
         if sink is not None:
             sink.reported = True
@@ -225,6 +235,8 @@ class OpenAICompatLLM:
 
         timeout_s = self._settings.timeout_s
         try:
+            if payload.get("stream"):
+                return await self._post(client, base_url, payload)
             return await asyncio.wait_for(self._post(client, base_url, payload), timeout_s)
         except asyncio.TimeoutError:
             reason = f"no complete response within {timeout_s:g} s"
@@ -241,33 +253,86 @@ class OpenAICompatLLM:
             raise
 
     async def _post(self, client: httpx.AsyncClient, base_url: str, payload: dict) -> Reply:
-        """One request; its body is read up to `wire.reply_cap` bytes (decompressed), and a
-        reply larger than that is refused as the server's fault, not retried."""
+        """One request. Its body is read up to `wire.reply_cap` bytes (decompressed), and a
+        reply larger than that is refused as the server's fault, not retried.
+
+        A streamed reply runs under a deadline that each token of progress moves on: the
+        first must come within `timeout_s` (connect, the server's queue, the prompt), every
+        next one within `stall_s`. A slow generation that keeps advancing is never cut off (nor
+        started again by a retry); one that stops is, saying how far it got. (A plain one has
+        `timeout_s` for everything, from `_attempt`; so has a server that answers a request to
+        stream with a plain body.)"""
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        cap = reply_cap(payload["max_tokens"])
+        reader = StreamReader() if payload.get("stream") else None
+        cap = reply_cap(payload["max_tokens"], reader is not None)
         url = f"{base_url}/chat/completions"
+        first = self._settings.timeout_s if reader is not None else None
         try:
-            async with client.stream(
-                "POST", url, json=payload, headers=headers, timeout=None
-            ) as response:
-                status = response.status_code
-                if status == 429 or status >= 500:
-                    wait = retry_after_s(response.headers.get("retry-after"))
-                    raise Retryable(f"HTTP {status}", retry_after=wait)
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > cap:
-                        raise LLMError(
-                            f"{self.name}: a reply of more than {cap:,} bytes to a "
-                            f"{payload['max_tokens']}-token call; refused"
-                        )
+            async with asyncio.timeout(first) as deadline:
+                async with client.stream(
+                    "POST", url, json=payload, headers=headers, timeout=None
+                ) as response:
+                    status = response.status_code
+                    if status == 429 or status >= 500:
+                        wait = retry_after_s(response.headers.get("retry-after"))
+                        raise Retryable(f"HTTP {status}", retry_after=wait)
+                    kind = response.headers.get("content-type", "")
+                    if reader is not None and status < 400 and "event-stream" in kind:
+                        await self._read_stream(response, reader, deadline, cap, payload)
+                        return reader.reply()
+                    body = await self._read_capped(response, cap, payload)
+        except TimeoutError:  # only a streamed attempt has this deadline
+            assert reader is not None
+            if reader.tokens == 0:
+                reason = f"no first token within {self._settings.timeout_s:g} s"
+            else:
+                stall = self._settings.stall_s
+                reason = f"no new token for {stall:g} s after {reader.tokens} tokens"
+            raise Retryable(reason) from None
         except httpx.HTTPError as exc:  # connect errors, resets, bad encodings, redirects
             raise Retryable(type(exc).__name__) from None
         if status >= 400:
-            detail = self._redact(bytes(body[:200]).decode("utf-8", "replace").strip())
+            detail = self._redact(body[:200].decode("utf-8", "replace").strip())
             raise LLMError(f"{self.name}: HTTP {status}: {detail}")
-        return read_reply(bytes(body))
+        return read_reply(body)
+
+    def _too_large(self, cap: int, payload: dict) -> LLMError:
+        return LLMError(
+            f"{self.name}: a reply of more than {cap:,} bytes to a "
+            f"{payload['max_tokens']}-token call; refused"
+        )
+
+    async def _read_capped(self, response: httpx.Response, cap: int, payload: dict) -> bytes:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise self._too_large(cap, payload)
+        return bytes(body)
+
+    async def _read_stream(
+        self,
+        response: httpx.Response,
+        reader: StreamReader,
+        deadline: asyncio.Timeout,
+        cap: int,
+        payload: dict,
+    ) -> None:
+        """Feed the stream's lines to `reader`, moving `deadline` on at each progress."""
+        loop = asyncio.get_running_loop()
+        size, pending = 0, b""
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(cap, payload)
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if reader.feed(line.decode("utf-8", "replace").strip()):
+                    deadline.reschedule(loop.time() + self._settings.stall_s)
+            if reader.done:
+                return
+        if pending.strip():
+            reader.feed(pending.decode("utf-8", "replace").strip())
 
 
 def retry_after_s(value: str | None) -> float | None:

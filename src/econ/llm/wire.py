@@ -55,11 +55,12 @@ def request_body(
     return body
 
 
-def reply_cap(max_tokens: int) -> int:
+def reply_cap(max_tokens: int, stream: bool = False) -> int:
     """The most bytes a reply to a call for `max_tokens` tokens may have: a token is a few
-    bytes of text, JSON escaping at most sextuples them, and the envelope is small; anything
-    near this is a server gone wrong, and reading it whole could exhaust memory."""
-    return 256 * 1024 + 64 * max_tokens
+    bytes of text, JSON escaping at most sextuples them, and the envelope is small (a streamed
+    reply wraps each token in its own envelope of a few hundred bytes); anything near this is
+    a server gone wrong, and reading it whole could exhaust memory."""
+    return 256 * 1024 + (2048 if stream else 64) * max_tokens
 
 
 def read_reply(body: bytes) -> Reply:
@@ -129,3 +130,71 @@ def _content_text(content: Any) -> str | None:
         if all(isinstance(p, str) for p in parts):
             return "".join(parts)
     return None
+
+
+class StreamReader:
+    """A streamed chat completion (server-sent events, `"stream": true`) put together, line by
+    line, into the Reply that the plain response would have been. `feed` says whether a line
+    was progress (text, the finish reason or the usage), which is what a stall deadline
+    measures: comments and empty keep-alive chunks are not. Without a usage chunk (a server
+    that ignores `stream_options`) the completion tokens are the chunks that carried text, one
+    token each on llama.cpp and vLLM, and the prompt tokens are unknown (0)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage: tuple[int, int] | None = None
+        self.done = False  # "data: [DONE]" seen
+
+    @property
+    def tokens(self) -> int:
+        return len(self.parts)
+
+    def feed(self, line: str) -> bool:
+        if not line.startswith("data:"):
+            return False  # blank separators, ": ping" comments, "event:" names
+        data = line[5:].strip()
+        if data == "[DONE]":
+            self.done = True
+            return True
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            raise Retryable("malformed stream chunk") from None
+        if not isinstance(chunk, dict):
+            raise Retryable(f"malformed stream chunk: a JSON {type(chunk).__name__}")
+        if "error" in chunk:
+            raise Retryable(f"error in the stream: {str(chunk['error'])[:200]}")
+        progress = False
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = (
+                _count(usage.get("prompt_tokens")),
+                _count(usage.get("completion_tokens")),
+            )
+            progress = True
+        choices = chunk.get("choices")
+        if not choices:
+            return progress
+        if not isinstance(choices, list) or not isinstance(choices[0], dict):
+            raise Retryable("malformed stream chunk: choices is not a list of objects")
+        delta = choices[0].get("delta") or {}
+        text = _content_text(delta.get("content")) if isinstance(delta, dict) else None
+        if text is None:
+            raise Retryable("malformed stream chunk: delta content is not text")
+        if text:
+            self.parts.append(text)
+            progress = True
+        finish_reason = choices[0].get("finish_reason")
+        if isinstance(finish_reason, str):
+            self.finish_reason = finish_reason
+            progress = True
+        return progress
+
+    def reply(self) -> Reply:
+        prompt_tokens, completion_tokens = self.usage or (0, self.tokens)
+        if self.finish_reason is None:
+            raise Retryable(
+                "the stream ended before the reply did", prompt_tokens, completion_tokens
+            )
+        return Reply("".join(self.parts), prompt_tokens, completion_tokens, self.finish_reason)
