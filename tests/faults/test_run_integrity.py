@@ -322,3 +322,29 @@ def test_view_reads_hand_edited_and_odd_runs_without_a_traceback(cli, run, tmp_p
     )  # fmt: skip
     assert not [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
     assert 'id="summary-table"' in proc.stdout and "q\u00b2" in proc.stdout
+
+
+def test_a_parquet_file_with_a_damaged_page_is_one_line(cli, tmp_path):
+    """The footer reads, so the file opens; the damage shows when its rows are read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = {"question": [f"What is {i} + 1?" for i in range(5000)], "answer": ["2"] * 5000}
+    pq.write_table(pa.table(rows), tmp_path / "good.parquet")
+    data = bytearray((tmp_path / "good.parquet").read_bytes())
+    data[100:1100] = b"A" * 1000  # inside the first column's pages, far from the footer
+    assert len(data) > 10_000
+    (tmp_path / "bad.parquet").write_bytes(bytes(data))
+    code, _, err = cli("eval", "--method", "cot", "--benchmark", "gsm8k", "--data",
+                       tmp_path / "bad.parquet", "--model", "openai:m@http://127.0.0.1:9/v1",
+                       "--out", "run")  # fmt: skip
+    assert code == 2 and "bad.parquet: damaged at row 0" in one_error_line(err), err
+
+
+def test_a_gold_integer_beyond_any_float_is_one_line(cli, tmp_path):
+    row = {"id": "d1", "question": "1+1?", "answer": int("9" * 400), "kind": "numeric"}
+    (tmp_path / "wide.jsonl").write_text(json.dumps(row) + "\n")
+    code, _, err = cli("eval", "--method", "cot", "--data", tmp_path / "wide.jsonl",
+                       "--model", "openai:m@http://127.0.0.1:9/v1", "--out", "run")  # fmt: skip
+    line = one_error_line(err)
+    assert code == 2 and "unparseable gold answer 99999" in line and len(line) < 200, err

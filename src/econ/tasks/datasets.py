@@ -92,9 +92,13 @@ def _number_gold(value: Any) -> str:
     if isinstance(value, str):
         number = parse_number(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float: no answer can be graded to it
+            number = None
     if number is None or not math.isfinite(number):
-        raise _RowError(f"unparseable gold answer {value!r}")
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise _RowError(f"unparseable gold answer {shown}")
     return format_number(number)
 
 

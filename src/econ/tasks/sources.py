@@ -251,7 +251,15 @@ def _parquet_rows(path: Path, raw: bytes) -> Rows:
         reason = " ".join(str(exc).split())[:200]
         raise UserError(f"data file {path} is not a Parquet file ({reason})") from None
     index = 0
-    for batch in table.iter_batches():
+    batches = table.iter_batches()
+    while True:
+        try:  # the footer read, a page can still be damaged: it fails when its batch is read
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise UserError(f"data file {path}: damaged at row {index} ({reason})") from None
+        if batch is None:
+            return
         for row in batch.to_pylist():
             yield f"{path} row {index}", row
             index += 1
