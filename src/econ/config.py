@@ -88,7 +88,7 @@ LEGACY_REWARD_KEYS = {"alpha": "alpha", "dynamic_alpha": "dynamic", "alpha_eta":
 
 
 class TrainConfig(Strict):
-    """Online training (SPEC 4.4-4.6). `rewards` holds the reward weights, `learner` the
+    """Online training (`econ.train`). `rewards` holds the reward weights, `learner` the
     optimisation and exploration settings, `early_stop` when a run may end before `episodes`."""
 
     episodes: int = Field(100, ge=1)

@@ -43,7 +43,7 @@ class EpisodeRecord(BaseModel):
     correct: bool = False
     """Whether the final commitment grades equal to `gold`."""
     reward_tot: float = 0.0
-    """The team reward r_tot of the last round (SPEC 4.4)."""
+    """The team reward r_tot of the last round (`econ.belief.rewards`)."""
     rewards: list[float] | None = None
     """Each executor's reward r_i in the last round."""
     actions: list[dict[str, float]] | None = None

@@ -12,7 +12,8 @@ here fake executors answer fake questions in microseconds with the same signal a
   question of 0.28, as measured in `results/train-gsm8k-0.5b` (0.277 over 200 episodes;
   independent draws gave 0.03): questions are hard or easy for the whole team;
 - wrong answers are one of a few distractors per question, so wrong executors sometimes agree;
-  the commitment is the plurality answer (ties drawn at random), and rewards are SPEC 4.4's;
+  the commitment is the plurality answer (ties drawn at random), and the rewards are
+  training's (`econ.belief.rewards`);
 - the cosine of a response to the commitment (AL's second half) is 0.57 when the executor
   agrees with it and 0.51 when not, plus a question-level part of sd 0.24 and an own part of
   sd 0.15, clamped to [0, 1]: the real log's means, between-question and within-question
@@ -144,7 +145,7 @@ class FakeExecutors:
 
     def answer(self, q: SimQuestion, u: Tensor, alpha: tuple[float, float, float]) -> RoundScore:
         """Executors answer q with normalised actions u [N, A]; the team commits to the
-        plurality; SPEC 4.4 rewards with weights alpha, as `econ.train.score` gives them."""
+        plurality; the training rewards with weights alpha, as `econ.train.score` gives them."""
         p = self.accuracy(u).clamp(1e-6, 1 - 1e-6)
         rho = LATENT_CORRELATION
         own = torch.randn(self.n_agents, generator=self.gen)

@@ -1,9 +1,9 @@
-"""Online training of ECON's belief networks on questions with gold answers (SPEC 4.4-4.6).
+"""Online training of ECON's belief networks on questions with gold answers.
 
 `train` reads top to bottom, one episode (one training question) per loop turn:
 
     play        ECON answers with an exploring policy (one seed drives all randomness)
-    reward      SPEC 4.4 rewards per round from the gold answer, the commitment and the sentence
+    reward      the rewards per round from the gold answer, the commitment and the sentence
                 encoder: a pure function of the outcome and alpha; alpha's own step is apart
     store       one transition per round into the replay buffer (stage 2 adds rounds)
     update      `updates_per_episode` gradient steps (the update-to-data ratio)
@@ -74,7 +74,7 @@ def split_questions(
 
 @dataclass
 class RoundScore:
-    """SPEC 4.4 rewards of one round, for the executors' answers standing after it."""
+    """The rewards of one round, for the executors' answers standing after it."""
 
     rewards: list[float]
     components: dict[str, list[float]]

@@ -1,4 +1,4 @@
-"""Replay buffer of answered questions for off-policy updates (SPEC 4.5).
+"""Replay buffer of answered questions for off-policy updates.
 
 Storage is a set of preallocated ring tensors (allocated at the first `add`, when shapes are
 known), so sampling a minibatch is a single index per field and the whole buffer, with its

@@ -24,7 +24,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "max_tokens": (1.0, 1e6),
 }
 # Temperature alone, over [0, 0.8]: on GSM8K the 0.5B model's per-sample accuracy was about
-# twice as high at 0.1 as at 0.7 or 1.2 (README, "Reward landscape"), so an untrained team
+# twice as high at 0.1 as at 0.7 or 1.2 (docs/results.md, "Reward landscape"), so an untrained team
 # starts at 0.4, and no other control has been shown to matter enough to widen the space.
 DEFAULT_CONTROLS: Controls = {"temperature": (0.0, 0.8)}
 

@@ -1,4 +1,4 @@
-"""When to stop training (SPEC 4.5): near an equilibrium, with nothing left to gain.
+"""When to stop training: near an equilibrium, with nothing left to gain.
 
 Three conditions, all needed:
 - at least `min_updates` gradient updates (1000: 250 episodes at 4 updates each): an untrained

@@ -1,4 +1,4 @@
-"""Online training of the belief networks towards a Bayesian Nash equilibrium (SPEC 4.5, 4.6).
+"""Online training of the belief networks towards a Bayesian Nash equilibrium.
 
 One module on purpose (about 430 lines): the loss, its two optimisers, exploration and
 the gap read top to bottom, as in CleanRL, and the reasons for each choice sit beside it.
@@ -29,7 +29,7 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
   stalled short of the optimum in another.) The
   critic, the mixer and the epsilon-gap stay: they are what the equilibrium is measured with.
   With `actor: critic`, L_actor = -sum_i Q_i(b_i, mu_i(b_i)) through a *frozen* critic (its
-  weights enter as constants and the belief is detached), SPEC 4.5's actor, ungated: on a
+  weights enter as constants and the belief is detached), the critic-gradient actor, ungated: on a
   reward that ignores the action it drifts like a random walk (0.30 in 270 simulated
   episodes), so it is kept for experiments on the critic, not for training runs.
 - L_bound = sum (|z| - actor_bound)_+^2 on the action head's pre-sigmoid output z keeps the policy
@@ -38,7 +38,7 @@ Every update draws one minibatch from the replay buffer and takes ONE backward p
 - L_belief makes b_i a belief about co-agents: predict the others' mean action (MSE) and whether
   the commitment will be correct (BCE).
 
-Why these optimisers (numbers from `benchmarks/learner_sim.py` and issue 9's notes):
+Why these optimisers (numbers from `benchmarks/learner_sim.py`; more in docs/results.md):
 - The action heads use plain SGD (`actor_lr`), so the action moves in proportion to the
   critic's slope. Adam moves every weight by ~lr whatever the gradient's size, so a small but
   consistent spurious slope moved the actor as fast as a real one: with the reward ignoring the
@@ -375,7 +375,7 @@ class Learner:
 
     @torch.no_grad()
     def epsilon_gap(self, obs: Tensor) -> Gap:
-        """Mean over agents and questions of how much Q_i could gain by deviating (SPEC 4.6).
+        """Mean over agents and questions of how much Q_i could gain by deviating.
 
         Deviations stay where the critic has data: a grid of `gap_grid` points per control
         spanning +- `trust_region` exploration stds around the agent's own action (clipped to

@@ -1,4 +1,4 @@
-"""Training rewards (SPEC 4.4): they need the gold answer, so they exist only during training.
+"""Training rewards: they need the gold answer, so they exist only during training.
 
 r_i = a1 * AL_i + a2 * TS + a3 * CC_i, with alpha on the probability simplex, and the team reward
 r_tot = mean_i r_i. With dynamic weights, alpha takes one small projected gradient step that

@@ -1,7 +1,7 @@
 """Client for any OpenAI-compatible chat endpoint (vLLM, SGLang, llama.cpp, Ollama, hosted APIs).
 
 Why not the `openai` package: we need only one endpoint, exact control over which sampling
-fields are sent (SPEC section 3), per-endpoint concurrency and our own retry policy.
+fields are sent (`wire.request_body`), per-endpoint concurrency and our own retry policy.
 
 httpx clients and asyncio semaphores belong to one event loop, while LLM instances are
 cached per process and may be used from several `asyncio.run` calls; so both live in a

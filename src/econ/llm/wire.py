@@ -38,9 +38,9 @@ class Retryable(Exception):
 def request_body(
     model: str, messages: list[Message], sampling: Sampling, penalty_field: str
 ) -> dict:
-    """The JSON body of one chat request: exactly the sampling fields the call set (SPEC
-    section 3). A seed or repetition penalty of None is not sent; the penalty goes out under
-    `penalty_field` (see `OpenAICompatLLM.chat`)."""
+    """The JSON body of one chat request: exactly the sampling fields the call set. A seed
+    or repetition penalty of None is not sent; the penalty goes out under `penalty_field`
+    (see `OpenAICompatLLM.chat`)."""
     body: dict = {
         "model": model,
         "messages": messages,

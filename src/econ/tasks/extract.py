@@ -1,4 +1,4 @@
-"""Pull a final answer out of a free-form model response (SPEC section 6).
+"""Pull a final answer out of a free-form model response (docs/how_econ_works.md).
 
 Models state answers in many styles. An explicit final answer wins over everything written
 after it (checks, notes, parentheticals), so extraction tries, in order:

@@ -1,4 +1,4 @@
-"""Benchmarks and how their answers are compared (SPEC section 6).
+"""Benchmarks and how their answers are compared (docs/how_econ_works.md, answer extraction).
 
 Numbers compare numerically with a relative tolerance, math500 answers symbolically with
 math-verify, yes/no answers by their normalized word, free text exactly after folding case
