@@ -23,9 +23,10 @@ import logging
 import math
 import time
 import weakref
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 # batch hundreds of sequences, so a small default would leave most of such a server idle.
 REMOTE_CONCURRENCY = 64
 # Longest wait a server's Retry-After may impose before the next attempt.
+T = TypeVar("T")
 MAX_RETRY_AFTER_S = 60.0
 
 
@@ -265,25 +267,30 @@ class OpenAICompatLLM:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         reader = StreamReader() if payload.get("stream") else None
         cap = reply_cap(payload["max_tokens"], reader is not None)
-        url = f"{base_url}/chat/completions"
-        first = self._settings.timeout_s if reader is not None else None
+        request = client.build_request(
+            "POST", f"{base_url}/chat/completions", json=payload, headers=headers, timeout=None
+        )
+        deadline = _Deadline(self._settings.timeout_s if reader is not None else None)
         try:
-            async with asyncio.timeout(first) as deadline:
-                async with client.stream(
-                    "POST", url, json=payload, headers=headers, timeout=None
-                ) as response:
-                    status = response.status_code
-                    if status == 429 or status >= 500:
-                        wait = retry_after_s(response.headers.get("retry-after"))
-                        raise Retryable(f"HTTP {status}", retry_after=wait)
-                    kind = response.headers.get("content-type", "")
-                    if reader is not None and status < 400 and "event-stream" in kind:
-                        await self._read_stream(response, reader, deadline, cap, payload)
-                        return reader.reply()
-                    body = await self._read_capped(response, cap, payload)
-        except TimeoutError:  # only a streamed attempt has this deadline
-            assert reader is not None
-            if reader.tokens == 0:
+            response = await deadline.wait(client.send(request, stream=True))
+            try:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    wait = retry_after_s(response.headers.get("retry-after"))
+                    raise Retryable(f"HTTP {status}", retry_after=wait)
+                streamed = "event-stream" in response.headers.get("content-type", "")
+                if reader is not None and status < 400 and streamed:
+                    await self._read_stream(response, reader, deadline, cap, payload)
+                    return reader.reply()
+                body = bytearray()
+                async for chunk in _chunks(response, deadline):
+                    body += chunk
+                    if len(body) > cap:
+                        raise self._too_large(cap, payload)
+            finally:
+                await response.aclose()
+        except asyncio.TimeoutError:  # only a streamed attempt has a deadline here
+            if reader is None or reader.tokens == 0:
                 reason = f"no first token within {self._settings.timeout_s:g} s"
             else:
                 stall = self._settings.stall_s
@@ -292,9 +299,9 @@ class OpenAICompatLLM:
         except httpx.HTTPError as exc:  # connect errors, resets, bad encodings, redirects
             raise Retryable(type(exc).__name__) from None
         if status >= 400:
-            detail = self._redact(body[:200].decode("utf-8", "replace").strip())
+            detail = self._redact(bytes(body[:200]).decode("utf-8", "replace").strip())
             raise LLMError(f"{self.name}: HTTP {status}: {detail}")
-        return read_reply(body)
+        return read_reply(bytes(body))
 
     def _too_large(self, cap: int, payload: dict) -> LLMError:
         return LLMError(
@@ -302,37 +309,55 @@ class OpenAICompatLLM:
             f"{payload['max_tokens']}-token call; refused"
         )
 
-    async def _read_capped(self, response: httpx.Response, cap: int, payload: dict) -> bytes:
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise self._too_large(cap, payload)
-        return bytes(body)
-
     async def _read_stream(
         self,
         response: httpx.Response,
         reader: StreamReader,
-        deadline: asyncio.Timeout,
+        deadline: _Deadline,
         cap: int,
         payload: dict,
     ) -> None:
         """Feed the stream's lines to `reader`, moving `deadline` on at each progress."""
-        loop = asyncio.get_running_loop()
         size, pending = 0, b""
-        async for chunk in response.aiter_bytes():
+        async for chunk in _chunks(response, deadline):
             size += len(chunk)
             if size > cap:
                 raise self._too_large(cap, payload)
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 if reader.feed(line.decode("utf-8", "replace").strip()):
-                    deadline.reschedule(loop.time() + self._settings.stall_s)
+                    deadline.move(self._settings.stall_s)
             if reader.done:
                 return
         if pending.strip():
             reader.feed(pending.decode("utf-8", "replace").strip())
+
+
+class _Deadline:
+    """A point in time that progress moves on; None: none (asyncio.timeout's reschedule
+    does this from Python 3.11 on, and econ runs on 3.10)."""
+
+    def __init__(self, seconds: float | None):
+        self._at = None if seconds is None else time.monotonic() + seconds
+
+    def move(self, seconds: float) -> None:
+        self._at = time.monotonic() + seconds
+
+    async def wait(self, awaitable: Awaitable[T]) -> T:
+        """`awaitable`'s result, or asyncio.TimeoutError once the deadline has passed."""
+        if self._at is None:
+            return await awaitable
+        return await asyncio.wait_for(awaitable, max(self._at - time.monotonic(), 0.0))
+
+
+async def _chunks(response: httpx.Response, deadline: _Deadline) -> AsyncIterator[bytes]:
+    """The body's chunks (decompressed), each awaited under `deadline`."""
+    chunks = response.aiter_bytes().__aiter__()
+    while True:
+        try:
+            yield await deadline.wait(chunks.__anext__())
+        except StopAsyncIteration:
+            return
 
 
 def retry_after_s(value: str | None) -> float | None:
