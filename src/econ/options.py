@@ -22,14 +22,14 @@ from typing import Any, Literal, TypeVar
 import typer
 
 from econ.errors import UserError
+from econ.tasks import catalog
 
-# The methods econ.methods.registry holds and the benchmarks econ.tasks has built in, in the
-# order help lists them.
+# The methods econ.methods.registry holds, in the order help lists them.
 METHODS = (
     "cot", "self_consistency", "self_consistency-matched-t", "debate", "econ", "econ-vote",
     "econ-nostrategy",
 )  # fmt: skip
-BUILTIN_BENCHMARKS = "gsm8k, gsm-hard, svamp, math500, strategyqa or demo"
+BUILTIN_BENCHMARKS = catalog.help_text()  # as econ.tasks.catalog declares them
 DEFAULT_COMPARE = "cot,self_consistency,debate"
 Format = Literal["md", "json", "csv"]
 

@@ -10,17 +10,16 @@ parser serves every source. A benchmark of your own needs no code: ``run.questio
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from econ.errors import UserError
-from econ.tasks.extract import format_number, parse_number
+from econ.tasks.catalog import BUILTIN
 from econ.tasks.grade import get_benchmark
-from econ.tasks.sources import HubHome, Rows, Source, resolve
+from econ.tasks.rows import GOLDS, Parser, RowError, field, id_text, text
+from econ.tasks.sources import Rows, Source, resolve
 
 if TYPE_CHECKING:
     from econ.config import RunSpec
@@ -55,148 +54,15 @@ class Fields:
     id: str | None = None
 
 
-class _RowError(Exception):
-    """A record lacks what its benchmark needs; the loader adds where it came from."""
-
-
-# A row and its index -> (question id, question, canonical gold).
-Parser = Callable[[dict[str, Any], int], tuple[str, str, str]]
-
-
-# Each built-in benchmark's dataset on the hub. gsm-hard publishes its test problems as the
-# hub's only split, "train".
-_HUB: dict[str, HubHome] = {
-    "gsm8k": HubHome("openai/gsm8k", "main"),
-    "gsm-hard": HubHome("reasoning-machines/gsm-hard", split_names={"test": "train"}),
-    "svamp": HubHome("ChilleD/SVAMP"),
-    "math500": HubHome("HuggingFaceH4/MATH-500"),
-    "strategyqa": HubHome("ChilleD/StrategyQA"),
-}
-
-
-def _field(row: dict[str, Any], name: str) -> Any:
-    if name not in row or row[name] is None:
-        raise _RowError(f"missing field {name!r}")
-    return row[name]
-
-
-def _text(row: dict[str, Any], name: str) -> str:
-    value = _field(row, name)
-    if not isinstance(value, str) or not value.strip():
-        raise _RowError(f"field {name!r} is not a non-empty string")
-    return value.strip()
-
-
-def _number_gold(value: Any) -> str:
-    number = None
-    if isinstance(value, str):
-        number = parse_number(value)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:  # an integer beyond any float: no answer can be graded to it
-            number = None
-    if number is None or not math.isfinite(number):
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        raise _RowError(f"unparseable gold answer {shown}")
-    return format_number(number)
-
-
-def _yesno_gold(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and value.strip().lower() in ("yes", "no", "true", "false"):
-        return "yes" if value.strip().lower() in ("yes", "true") else "no"
-    raise _RowError(f"unparseable gold answer {value!r} (expected true/false)")
-
-
-def _id_text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-        raise _RowError(f"id {value!r} is not a non-empty string or an integer")
-    return str(value).strip()
-
-
-def _literal_gold(value: Any) -> str:
-    """A math or free-text gold as written; a number stored as one (JSON, Parquet) in its
-    canonical spelling."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return format_number(float(value))
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise _RowError(f"unparseable gold answer {value!r}")
-
-
-def _mixed_gold(value: Any) -> str:
-    """The demo set's kind: yes/no where the gold says so, a number otherwise."""
-    try:
-        return _yesno_gold(value)
-    except _RowError:
-        return _number_gold(value)
-
-
-# Benchmark.kind -> the canonical gold of a row's answer field.
-_GOLDS: dict[str, Callable[[Any], str]] = {
-    "numeric": _number_gold,
-    "yesno": _yesno_gold,
-    "math": _literal_gold,
-    "text": _literal_gold,
-    "mixed": _mixed_gold,
-}
-
-
 def _mapped_parser(name: str, kind: str, fields: Fields) -> Parser:
     """A row parser that reads the fields the config names."""
-    gold = _GOLDS[kind]
+    gold = GOLDS[kind]
 
     def parse(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-        qid = _id_text(_field(row, fields.id)) if fields.id else f"{name}-{index}"
-        return qid, _text(row, fields.question), gold(_field(row, fields.answer))
+        qid = id_text(field(row, fields.id)) if fields.id else f"{name}-{index}"
+        return qid, text(row, fields.question), gold(field(row, fields.answer))
 
     return parse
-
-
-def _gsm8k(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    answer = _text(row, "answer")
-    if "####" not in answer:
-        raise _RowError("unparseable gold answer: no '####' in field 'answer'")
-    gold = _number_gold(answer.rsplit("####", 1)[1].strip().replace(",", ""))
-    return f"gsm8k-{index}", _text(row, "question"), gold
-
-
-def _gsm_hard(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    return f"gsm-hard-{index}", _text(row, "input"), _number_gold(_field(row, "target"))
-
-
-def _svamp(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    question = _text(row, "Body") + " " + _text(row, "Question")
-    return str(_field(row, "ID")), question, _number_gold(_field(row, "Answer"))
-
-
-def _math500(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    return f"math500-{index}", _text(row, "problem"), _text(row, "answer")
-
-
-def _strategyqa(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    return str(_field(row, "qid")), _text(row, "question"), _yesno_gold(_field(row, "answer"))
-
-
-def _demo(row: dict[str, Any], index: int) -> tuple[str, str, str]:
-    kind = _field(row, "kind")
-    if kind not in ("numeric", "yesno"):
-        raise _RowError(f"field 'kind' is {kind!r}, expected 'numeric' or 'yesno'")
-    answer = _field(row, "answer")
-    gold = _yesno_gold(answer) if kind == "yesno" else _number_gold(answer)
-    return str(_field(row, "id")), _text(row, "question"), gold
-
-
-_PARSERS: dict[str, Parser] = {
-    "gsm8k": _gsm8k,
-    "gsm-hard": _gsm_hard,
-    "svamp": _svamp,
-    "math500": _math500,
-    "strategyqa": _strategyqa,
-    "demo": _demo,
-}
 
 
 def _to_questions(name: str, parser: Parser, rows: Rows, limit: int | None) -> list[Question]:
@@ -206,9 +72,9 @@ def _to_questions(name: str, parser: Parser, rows: Rows, limit: int | None) -> l
     for index, (where, row) in enumerate(itertools.islice(rows, limit)):
         try:
             if not isinstance(row, dict):
-                raise _RowError("record is not a JSON object")
+                raise RowError("record is not a JSON object")
             qid, question, gold = parser(row, index)
-        except _RowError as exc:
+        except RowError as exc:
             raise UserError(f"{where}: {exc}") from None
         # Records and resume are keyed by id: a repeated id would share one record.
         if qid in first_seen:
@@ -219,14 +85,16 @@ def _to_questions(name: str, parser: Parser, rows: Rows, limit: int | None) -> l
 
 
 def _source(name: str, data: str | Path | None, split: str, revision: str | None) -> Source:
-    if data is None and name == "demo":
-        data = Path(str(resources.files("econ.tasks").joinpath("data/demo.jsonl")))
-    if data is None and name not in _HUB:
+    declared = BUILTIN.get(name)
+    if data is None and declared is not None and declared.packaged:
+        data = Path(str(resources.files("econ.tasks").joinpath(declared.packaged)))
+    hub = declared.hub if declared is not None else None
+    if data is None and hub is None:
         raise UserError(
             f"benchmark {name!r} has no data of its own: pass --data with a local file "
             "(JSONL, JSON, CSV, Parquet) or a hub id (owner/name)"
         )
-    return resolve(data, split, revision, _HUB.get(name))
+    return resolve(data, split, revision, hub)
 
 
 def load_questions(
@@ -263,14 +131,14 @@ def _read(
     bench = get_benchmark(name, answer_type)
     if limit is not None and limit < 0:
         raise UserError(f"limit must be non-negative, got {limit}")
-    if fields is None and name not in _PARSERS:
+    if fields is None and name not in BUILTIN:
         raise UserError(
             f"benchmark {name!r} is not built in: set run.question_field and "
             "run.answer_field to say where its rows keep question and answer"
         )
     source = _source(name, data, split, revision)
     rows, fingerprint = source.open()
-    parser = _mapped_parser(name, bench.kind, fields) if fields else _PARSERS[name]
+    parser = _mapped_parser(name, bench.kind, fields) if fields else BUILTIN[name].read_row
     questions = _to_questions(name, parser, rows, limit)
     if not questions and limit != 0:
         raise UserError(f"{source.label} holds no questions")

@@ -20,6 +20,7 @@ from functools import lru_cache
 from math_verify import parse, verify
 
 from econ.errors import UserError
+from econ.tasks import catalog
 from econ.tasks.extract import (
     extract_math,
     extract_mixed,
@@ -147,18 +148,19 @@ class Benchmark:
         return math.isclose(x, y, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
 
 
-_BENCHMARKS = {
-    b.name: b
-    for b in (
-        Benchmark("gsm8k", "numeric"),
-        Benchmark("gsm-hard", "numeric", rel_tol=0.0, abs_tol=0.005),
-        Benchmark("svamp", "numeric"),
-        Benchmark("math500", "math"),
-        Benchmark("strategyqa", "yesno"),
-        Benchmark("demo", "mixed"),
-    )
-}
-BENCHMARKS: tuple[str, ...] = tuple(_BENCHMARKS)
+_built: dict[str, tuple[catalog.Declared, Benchmark]] = {}
+
+
+def _builtin(name: str) -> Benchmark | None:
+    """The built-in benchmark of that name, as `econ.tasks.catalog` declares it (one
+    instance per declaration)."""
+    declared = catalog.BUILTIN.get(name)
+    if declared is None:
+        return None
+    if name not in _built or _built[name][0] is not declared:
+        bench = Benchmark(declared.name, declared.kind, declared.rel_tol, declared.abs_tol)
+        _built[name] = (declared, bench)
+    return _built[name][1]
 
 
 def get_benchmark(name: str, answer_type: str | None = None) -> Benchmark:
@@ -169,7 +171,7 @@ def get_benchmark(name: str, answer_type: str | None = None) -> Benchmark:
     A built-in benchmark keeps its own answer format (GSM-Hard's tolerance, the demo set's
     mix), so an answer type that contradicts it is refused rather than ignored.
     """
-    builtin = _BENCHMARKS.get(name)
+    builtin = _builtin(name)
     if builtin is not None:
         if answer_type is not None and ANSWER_TYPES.get(answer_type) != builtin.kind:
             raise UserError(
@@ -180,7 +182,7 @@ def get_benchmark(name: str, answer_type: str | None = None) -> Benchmark:
         return builtin
     if answer_type is None:
         raise UserError(
-            f"unknown benchmark {name!r}; valid benchmarks: {', '.join(BENCHMARKS)}, or a "
+            f"unknown benchmark {name!r}; valid benchmarks: {', '.join(catalog.names())}, or a "
             f"name of your own with run.answer_type ({', '.join(ANSWER_TYPES)}), "
             "run.question_field and run.answer_field"
         )
