@@ -7,8 +7,6 @@ never a key, and model URLs with any user:password replaced by ***.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +18,7 @@ from econ.belief.early_stop import EarlyStopConfig
 from econ.belief.learner import LearnerConfig
 from econ.belief.rewards import RewardWeights
 from econ.errors import UserError
+from econ.files import write_atomically
 from econ.llm import LLMSettings, redact_spec
 from econ.llm.registry import DEFAULT_MODEL
 
@@ -347,26 +346,6 @@ def save_config(cfg: RunConfig, path: Path) -> None:
         data["econ"]["executors"] = [redact_spec(s) for s in cfg.econ.executors]
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + END_MARKER + "\n"
     write_atomically(path, text.encode("utf-8"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old bytes or the new, never a mix."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; run files are ordinary files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def one_line(text: str) -> str:

@@ -205,7 +205,7 @@ def append_record(out: IO[str], record: Mapping[str, Any]) -> None:
 
 def rewrite_records(path: Path, records: list[dict]) -> None:
     """Replace a records file atomically: a crash leaves the old file or the new one."""
-    from econ.config import write_atomically
+    from econ.files import write_atomically
 
     text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     write_atomically(path, text.encode("utf-8"))

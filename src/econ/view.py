@@ -45,7 +45,7 @@ def write_view(run_dir: Path, out: Path | None = None) -> Path:
     run's records, its config, anything else) is refused, and the file is replaced
     atomically, never written through a symlink to wherever it points.
     """
-    from econ.config import write_atomically
+    from econ.files import write_atomically
 
     path = out if out is not None else run_dir / VIEW
     if path.exists() and not path.is_symlink() and not _is_view(path):

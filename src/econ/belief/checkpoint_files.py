@@ -20,6 +20,7 @@ import safetensors.torch
 import torch
 
 from econ.errors import UserError
+from econ.files import fsync_dir
 
 
 class CheckpointError(UserError):
@@ -42,7 +43,7 @@ def write_dir_atomically(path: Path, blobs: dict[str, bytes]) -> None:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if path.exists():
             old = parent / f".{path.name}.old-{uuid.uuid4().hex}"
             os.rename(path, old)
@@ -50,7 +51,7 @@ def write_dir_atomically(path: Path, blobs: dict[str, bytes]) -> None:
             shutil.rmtree(old)
         else:
             os.rename(tmp, path)
-        _fsync_dir(parent)
+        fsync_dir(parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -67,18 +68,10 @@ def recover_dir(path: Path) -> None:
         olds = sorted(parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
         if olds and not olds[-1].is_symlink():
             os.rename(olds[-1], path)
-            _fsync_dir(parent)
+            fsync_dir(parent)
     for leftover in [*parent.glob(f".{path.name}.old-*"), *parent.glob(f".{path.name}.tmp-*")]:
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_verified(path: Path, meta: dict[str, Any], name: str) -> bytes:

@@ -220,8 +220,9 @@ class Learner:
         return torch.special.ndtri(p.clamp(1e-6, 1 - 1e-6))
 
     @torch.no_grad()
-    def q_values(self, obs: Tensor, actions: Tensor) -> Tensor:
-        """Critic values Q_i(b_i, e_i) [B, N] for real-unit actions."""
+    def q_of_played(self, obs: Tensor, actions: Tensor) -> Tensor:
+        """Critic values Q_i(b_i, e_i) [B, N] of observations and actions in real units, as
+        played (`EconAgents.q_values` takes beliefs and normalised actions)."""
         b = self.agents.beliefs(obs.to(self.device))
         return self.agents.q_values(b, self.agents.normalise(actions.to(self.device)))
 
@@ -232,7 +233,7 @@ class Learner:
         of alpha: a question is scored with the weights before the step."""
         if not self.reward_weights.dynamic:
             return
-        q = self.q_values(obs, actions).flatten().tolist()
+        q = self.q_of_played(obs, actions).flatten().tolist()
         self.alpha = update_alpha(self.alpha, components, q, self.reward_weights.eta)
 
     # --- learning ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from econ.errors import UserError
+from econ.files import fsync_dir
 
 _COPY_BLOCK = 8 * 1024 * 1024
 
@@ -190,6 +191,7 @@ def _assemble(spec: ModelSpec, chunks: list[Path], progress: Progress | None) ->
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is an ordinary file
         os.replace(tmp, target)
+        fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
     return target
