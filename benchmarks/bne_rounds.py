@@ -25,7 +25,8 @@ from scipy.stats import binomtest
 
 from econ.config import load_config
 from econ.evaluate import run_methods
-from econ.runs import CONFIG, RECORDS, latest_records, open_run, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import CONFIG, RECORDS, open_run
 from econ.stats import wilson_interval
 from econ.tasks import get_benchmark
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from econ.config import load_config
 from econ.methods.registry import method_class
-from econ.runs import CONFIG, RECORDS, latest_records, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import CONFIG, RECORDS
 from econ.tasks import get_benchmark
 
 

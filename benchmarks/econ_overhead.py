@@ -17,7 +17,7 @@ import time
 
 from econ.config import RunConfig
 from econ.llm import aclose_all, make_llm
-from econ.methods.base import CallLog
+from econ.methods.calls import CallLog
 from econ.methods.econ import EconSystem
 from econ.tasks import get_benchmark, load_questions
 

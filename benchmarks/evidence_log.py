@@ -23,7 +23,7 @@ import yaml
 
 from econ.belief.evidence import Evidence
 from econ.belief.learner import LearnerConfig
-from econ.runs import read_records
+from econ.run_records import read_records
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ from econ.config import EconConfig, load_saved_config
 from econ.evaluate import run_methods
 from econ.methods.econ import Econ
 from econ.methods.econ.commit import settled
-from econ.runs import CONFIG, RECORDS, latest_records, open_run, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import CONFIG, RECORDS, open_run
 from econ.stats import paired_stats, wilson_interval
 from econ.tasks import get_benchmark
 

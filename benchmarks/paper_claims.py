@@ -31,7 +31,8 @@ from pathlib import Path
 
 from econ.compute import build_report
 from econ.evaluate import run_methods
-from econ.runs import RECORDS, latest_records, open_run, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import RECORDS, open_run
 from econ.stats import paired_stats
 from econ.tasks import get_benchmark
 

@@ -46,9 +46,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     cfg = BeliefConfig(n_agents=args.agents)
-    learner = Learner(
-        EconAgents(cfg), LearnerConfig(batch_size=args.batch), RewardWeights()
-    )
+    learner = Learner(EconAgents(cfg), LearnerConfig(batch_size=args.batch), RewardWeights())
     g = torch.Generator().manual_seed(0)
     for _ in range(learner.cfg.buffer_size):
         obs = torch.randn(1, args.agents, cfg.obs_dim, generator=g)

@@ -31,7 +31,8 @@ from econ.belief.buffer import slope_t
 from econ.episodes import EPISODES
 from econ.evaluate import run_methods
 from econ.report import markdown_table, paired_markdown
-from econ.runs import RECORDS, latest_records, open_run, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import RECORDS, open_run
 from econ.stats import paired_stats
 from econ.train import train
 

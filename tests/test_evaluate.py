@@ -14,7 +14,8 @@ from econ.errors import UserError
 from econ.evaluate import EvalRecord, run_methods, solve_one
 from econ.methods.registry import build_method
 from econ.plots import rolling_mean
-from econ.runs import RECORDS, latest_records, new_run_dir, read_records
+from econ.run_records import latest_records, read_records
+from econ.runs import RECORDS, new_run_dir
 from econ.stats import wilson_interval
 from econ.tasks import get_benchmark, load_questions
 

@@ -20,8 +20,9 @@ from econ.config import load_config
 from econ.errors import UserError
 from econ.evaluate import run_methods
 from econ.llm import CachedLLM, Completion, LLMSettings, aclose_all, make_llm, registry
+from econ.llm.base import Sampling
 from econ.llm.cache import ResponseCache, cache_info, default_path, open_cache, server_identity
-from econ.methods.base import CallLog, Sampling
+from econ.methods.calls import CallLog
 from econ.runs import new_run_dir
 
 MESSAGES = [{"role": "user", "content": "What is 6*7?"}]

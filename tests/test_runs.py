@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from econ.runs import CONFIG, append_record, has_key, open_run, read_records, rewrite_records
+from econ.run_records import append_record, has_key, read_records, rewrite_records
+from econ.runs import CONFIG, open_run
 
 ROWS = [{"id": "q1", "method": "cot", "error": None}, {"id": "q2", "method": "cot", "error": None}]
 TORN = b'{"id": "q3", "meth'

@@ -22,7 +22,8 @@ from econ.config import load_config, load_saved_config
 from econ.errors import UserError
 from econ.evaluate import run_methods
 from econ.rescore import rescore_run
-from econ.runs import CONFIG, RECORDS, new_run_dir, read_records
+from econ.run_records import read_records
+from econ.runs import CONFIG, RECORDS, new_run_dir
 from econ.tasks import Fields, data_fingerprint, get_benchmark, load_questions, read_run_data
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from econ.methods.base import majority
+from econ.methods.voting import majority
 from econ.tasks import get_benchmark
 from econ.tasks.extract import extract_text
 

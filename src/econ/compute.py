@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from econ.methods.base import answered, majority, stored_answer
 from econ.methods.econ.commit import wave_answer, wave_size
+from econ.methods.voting import answered, majority, stored_answer
 from econ.stats import paired_stats, summarize
 from econ.tasks import Benchmark
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from econ.errors import UserError
-from econ.runs import read_records, rewrite_records
+from econ.run_records import read_records, rewrite_records
 
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter

@@ -23,17 +23,12 @@ from econ.errors import UserError
 from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
-from econ.methods.base import CallLog, MakeLLM, Method, ModelUsage, gather_all
+from econ.methods.base import MakeLLM, Method
+from econ.methods.calls import CallLog, ModelUsage, gather_all
 from econ.methods.registry import build_method
 from econ.report import write_report
-from econ.runs import (
-    RECORDS,
-    append_record,
-    load_run_records,
-    progress_bar,
-    record_key,
-    run_lock,
-)
+from econ.run_records import append_record, load_run_records, record_key
+from econ.runs import RECORDS, progress_bar, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 
@@ -92,7 +87,7 @@ class EvalRecord(BaseModel):
     strategy, executors, commitment and how it was decided."""
     trace: list[dict[str, Any]]
     """Every LLM call, in order, failed and cancelled ones included; the fields of an entry
-    are described in `econ.methods.base.CallLog`."""
+    are described in `econ.methods.calls.CallLog`."""
 
 
 async def solve_one(method: Method, q: Question, bench: Benchmark, epoch: int = 0) -> EvalRecord:

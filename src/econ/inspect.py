@@ -41,7 +41,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from econ.config import RunConfig, load_config
 from econ.llm import LLMSettings
 from econ.llm.base import LLM, Completion, LLMError, Message, Reply, Sampling
-from econ.methods.base import CallLog, Method
+from econ.methods.base import Method
+from econ.methods.calls import CallLog
 from econ.methods.registry import build_method
 from econ.tasks import Benchmark, Fields, get_benchmark, load_questions
 

@@ -15,15 +15,8 @@ from econ.config import load_saved_config
 from econ.errors import UserError
 from econ.methods.registry import method_class
 from econ.report import write_report
-from econ.runs import (
-    CONFIG,
-    RECORDS,
-    has_key,
-    latest_records,
-    parsed_lines,
-    rewrite_records,
-    run_lock,
-)
+from econ.run_records import has_key, latest_records, parsed_lines, rewrite_records
+from econ.runs import CONFIG, RECORDS, run_lock
 from econ.tasks import get_benchmark
 
 

@@ -48,10 +48,12 @@ from econ.errors import UserError
 from econ.llm import aclose_all
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
-from econ.methods.base import CallLog, MakeLLM
+from econ.methods.base import MakeLLM
+from econ.methods.calls import CallLog
 from econ.methods.econ import EconResult, EconStep, EconSystem
 from econ.plots import plot_training
-from econ.runs import append_record, own_file, progress_bar, read_records, run_lock
+from econ.run_records import append_record, read_records
+from econ.runs import own_file, progress_bar, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 

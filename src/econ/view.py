@@ -26,7 +26,8 @@ import yaml
 from econ.compute import build_report
 from econ.episodes import EPISODES
 from econ.errors import UserError
-from econ.runs import CONFIG, RECORDS, SUMMARY, has_key, latest_records, own_file, read_records
+from econ.run_records import has_key, latest_records, read_records
+from econ.runs import CONFIG, RECORDS, SUMMARY, own_file
 from econ.stats import SIGNIFICANCE
 from econ.tasks import get_benchmark
 

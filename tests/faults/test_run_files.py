@@ -19,7 +19,8 @@ from econ import __version__
 from econ.config import END_MARKER, load_config, load_saved_config, save_config
 from econ.errors import UserError
 from econ.llm import registry
-from econ.runs import provenance, read_records
+from econ.run_records import read_records
+from econ.runs import provenance
 from econ.tasks import load_questions
 
 DEMO = load_questions("demo", limit=6)

@@ -26,7 +26,7 @@ from econ.llm import (
     default_concurrency,
     openai_compat,
 )
-from econ.methods.base import gather_all
+from econ.methods.calls import gather_all
 from econ.tasks import load_questions
 
 DEMO = load_questions("demo", limit=6)

@@ -1,30 +1,20 @@
-"""What every reasoning method shares: how a call samples, a call log that accounts each LLM
-call (and what a question cost), N calls in parallel, and a result type.
-
-A method is a small object with `async solve(question, benchmark, log) -> Solution`, built
-with the LLMs it uses (econ.methods.registry builds them from a run's config). The harness
-owns the `CallLog`, so when a call fails for good the calls made so far still reach the
-record of that question.
+"""What every reasoning method is: a small object with `async solve(question, benchmark, log)
+-> Solution`, built with the LLMs it uses (econ.methods.registry builds them from a run's
+config), and the answer format and plain prompt the methods share. Its calls go through the
+question's `econ.methods.calls.CallLog`; votes over answers are `econ.methods.voting`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar, TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from econ.llm import LLMSettings
-from econ.llm.base import LLM, Attempts, Completion, Message, Sampling, track_attempts
+from econ.llm.base import LLM, Message
+from econ.methods.calls import CallLog
 from econ.tasks import Benchmark
-
-T = TypeVar("T")
-SECONDS_DIGITS = 4  # latencies are recorded to 0.1 ms
 
 ANSWER_FORMAT = (
     "Think step by step in plain sentences (do not write code). Finish with the final answer "
@@ -35,171 +25,6 @@ ANSWER_FORMAT = (
 
 MakeLLM = Callable[[str, LLMSettings], LLM]
 """Model spec and settings -> backend: `econ.llm.make_llm` in a run, a fake in tests."""
-
-
-Ask = tuple[LLM, list[Message], Sampling]
-"""One agent's call for `CallLog.chat_each`: its model, what it reads, how it samples."""
-
-
-class ModelUsage(BaseModel):
-    """What the calls to one model cost for one question."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    prompt_tokens: int = 0
-    """Prompt tokens of every attempt the server reported tokens for."""
-    completion_tokens: int = 0
-    """Completion tokens, counted the same way."""
-    calls: int = 0
-    """HTTP requests sent, retried and failed ones included."""
-
-
-class Usage(BaseModel):
-    """What one question cost, summed over its calls (`CallLog.usage`). A record holds these
-    fields at its top level."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    prompt_tokens: int
-    """Prompt tokens of every call, failed attempts that reported tokens included."""
-    completion_tokens: int
-    """Completion tokens, counted the same way."""
-    calls: int
-    """HTTP requests sent, retried and failed ones included; a cached answer sent none."""
-    failed_requests: int
-    """Requests that did not give their call's answer (retried, failed for good, cancelled)."""
-    empty_responses: int
-    """Answers whose text was empty or whitespace."""
-    llm_seconds: float
-    """Sum of the calls' latencies: more than the wall time when calls ran in parallel."""
-    per_model: dict[str, ModelUsage]
-    """The same accounting per model spec, for teams that mix models."""
-
-
-@dataclass
-class CallLog:
-    """Every LLM call made for one question, in order, with what it cost.
-
-    One trace entry per call, including calls that failed for good or were cancelled:
-    `role`, `round` and `agent` say who called (round 0 and agent None when the method has
-    neither); `model`, the sampling fields (temperature, top_p, repetition_penalty,
-    max_tokens) and `messages` what was asked; `response` and `finish_reason` the answer
-    (None when the call failed), `empty` whether its text was blank; `requests` counts the
-    HTTP requests the call sent (retries included), `failed_attempts` lists the ones that did
-    not give the answer with their error, and the entry's tokens add up every attempt the
-    server reported tokens for, so a record's cost is what the run really spent;
-    `latency_s` is the call's wall time, `error` why it failed for good, and `cached` says the
-    answer came from the request cache: no request, the original's tokens.
-    """
-
-    calls: list[dict] = field(default_factory=list)
-
-    async def chat(
-        self,
-        llm: LLM,
-        messages: list[Message],
-        sampling: Sampling,
-        *,
-        role: str,
-        round_no: int = 0,
-        agent: int | None = None,
-    ) -> Completion:
-        """One call through `llm`, logged even when it fails or is cancelled. `round_no` is
-        stored under the trace's "round" key."""
-        params = asdict(sampling)  # recorded without the seed
-        entry = {"role": role, "round": round_no, "agent": agent, "model": llm.name}
-        entry.update({k: v for k, v in params.items() if k != "seed"}, messages=messages)
-        start = time.perf_counter()
-        with track_attempts() as attempts:
-            try:
-                comp = await llm.chat(messages, sampling)
-            except BaseException as exc:  # recorded, then re-raised untouched
-                error = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
-                self._add(entry, attempts, None, time.perf_counter() - start, error or repr(exc))
-                raise
-        self._add(entry, attempts, comp, comp.latency_s, None)
-        return comp
-
-    async def chat_each(
-        self, asks: Mapping[int, Ask], *, role: str, round_no: int = 0
-    ) -> list[Completion]:
-        """One call per agent (agent -> what it asks), all in flight at once; the completions
-        in the mapping's order. The sampling methods' one way of making N calls: through
-        `gather_all`, so one that fails for good cancels the rest and all are logged."""
-        return await gather_all(
-            *(
-                self.chat(llm, messages, sampling, role=role, round_no=round_no, agent=agent)
-                for agent, (llm, messages, sampling) in asks.items()
-            )
-        )
-
-    def _add(
-        self,
-        entry: dict,
-        attempts: Attempts,
-        comp: Completion | None,
-        latency_s: float,
-        error: str | None,
-    ) -> None:
-        failed = attempts.failed
-        # A backend that does not report its requests is counted as one request per call;
-        # an answer from the request cache sent none.
-        answered = comp is not None and not comp.cached
-        requests = len(failed) + int(answered) if attempts.reported else 1
-        entry.update(
-            {
-                "model": comp.model if comp else entry["model"],
-                "response": comp.text if comp else None,
-                "finish_reason": comp.finish_reason if comp else None,
-                "empty": comp is not None and not comp.text.strip(),
-                "prompt_tokens": (comp.prompt_tokens if comp else 0)
-                + sum(a["prompt_tokens"] for a in failed),
-                "completion_tokens": (comp.completion_tokens if comp else 0)
-                + sum(a["completion_tokens"] for a in failed),
-                "latency_s": round(latency_s, SECONDS_DIGITS),
-                "requests": requests,
-                "failed_attempts": failed,
-                "error": error,
-                "cached": comp is not None and comp.cached,
-            }
-        )
-        self.calls.append(entry)
-
-    def usage(self) -> Usage:
-        """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
-        per_model: dict[str, ModelUsage] = {}
-        for c in self.calls:
-            m = per_model.setdefault(c["model"], ModelUsage())
-            m.prompt_tokens += c["prompt_tokens"]
-            m.completion_tokens += c["completion_tokens"]
-            m.calls += c["requests"]
-        return Usage(
-            prompt_tokens=sum(c["prompt_tokens"] for c in self.calls),
-            completion_tokens=sum(c["completion_tokens"] for c in self.calls),
-            calls=sum(c["requests"] for c in self.calls),
-            failed_requests=sum(len(c["failed_attempts"]) for c in self.calls),
-            empty_responses=sum(c["empty"] for c in self.calls),
-            llm_seconds=round(sum(c["latency_s"] for c in self.calls), SECONDS_DIGITS),
-            per_model=per_model,
-        )
-
-
-async def gather_all(*aws: Awaitable[T]) -> list[T]:
-    """`asyncio.gather` that, when one awaitable fails, cancels the others and waits for them
-    before raising that first error.
-
-    A question whose call failed for good is lost anyway; letting its sibling calls retry on
-    only burns server time that no record shows. Waiting for the cancelled ones lets each of
-    them log its call (with the requests it sent) before the question's record is written.
-    """
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 @dataclass
@@ -228,44 +53,6 @@ class Method(ABC):
     @staticmethod
     @abstractmethod
     def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution: ...
-
-
-def answered(calls: list[dict], role: str) -> list[dict]:
-    """The stored calls of one role that returned a response (failed attempts hold none), in
-    agent order: the trace lists calls as they finished, but a vote counts them by agent
-    (ties go to the earliest agent), so a replay must too. The sort is stable, so calls of
-    one agent (a commitment, then its re-ask) keep their order."""
-    done = [c for c in calls if c["role"] == role and c.get("response") is not None]
-    return sorted(done, key=lambda c: -1 if c.get("agent") is None else c["agent"])
-
-
-def stored_answer(call: dict, benchmark: Benchmark) -> str | None:
-    """A stored call's answer, read the way a live run reads it."""
-    return benchmark.extract(call["response"], call.get("finish_reason"))
-
-
-def stored_answers(calls: list[dict], role: str, benchmark: Benchmark) -> list[str | None]:
-    """The answers of one role's stored calls that returned a response, in order."""
-    return [stored_answer(c, benchmark) for c in answered(calls, role)]
-
-
-def last_round(calls: list[dict]) -> list[dict]:
-    """The calls of the latest round among `calls` (a revised answer replaces the earlier)."""
-    last = max((c["round"] for c in calls), default=0)
-    return [c for c in calls if c["round"] == last]
-
-
-def majority(answers: list[str | None], benchmark: Benchmark) -> str | None:
-    """Most common answer by the benchmark's notion of equality; ties go to the earliest."""
-    keys = [benchmark.normalize(a) for a in answers]
-    counts = Counter(k for k in keys if k is not None)
-    if not counts:
-        return None
-    best = max(counts.values())
-    for answer, key in zip(answers, keys):
-        if key is not None and counts[key] == best:
-            return answer
-    return None
 
 
 def question_messages(question: str, system: str | None = None) -> list[Message]:

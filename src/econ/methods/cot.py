@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from econ.llm.base import LLM
-from econ.methods.base import CallLog, Method, Sampling, Solution, question_messages, stored_answers
+from econ.llm.base import LLM, Sampling
+from econ.methods.base import Method, Solution, question_messages
+from econ.methods.calls import CallLog
+from econ.methods.voting import stored_answers
 from econ.tasks import Benchmark
 
 

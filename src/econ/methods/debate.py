@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from econ.llm.base import LLM, Message
-from econ.methods.base import (
-    CallLog,
-    Method,
-    Sampling,
-    Solution,
-    answered,
-    last_round,
-    majority,
-    question_messages,
-    stored_answer,
-)
+from econ.llm.base import LLM, Message, Sampling
+from econ.methods.base import Method, Solution, question_messages
+from econ.methods.calls import CallLog
+from econ.methods.voting import answered, last_round, majority, stored_answer
 from econ.tasks import Benchmark
 
 

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from econ.methods.base import (
-    CallLog,
-    Method,
-    Solution,
-    answered,
-    majority,
-    stored_answer,
-)
+from econ.methods.base import Method, Solution
+from econ.methods.calls import CallLog
 from econ.methods.econ.commit import decide, settled
 from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome
 from econ.methods.econ.system import EconSystem
+from econ.methods.voting import answered, majority, stored_answer
 from econ.tasks import Benchmark
 
 __all__ = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from econ.methods.base import majority
+from econ.methods.voting import majority
 from econ.tasks import Benchmark
 
 Override = Literal["always", "among", "never"]

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from econ.llm.base import LLM, Message
-from econ.methods.base import CallLog, Sampling, gather_all, majority
+from econ.llm.base import LLM, Message, Sampling
+from econ.methods.calls import CallLog, gather_all
 from econ.methods.econ import prompts as P
 from econ.methods.econ.commit import Override, decide, groups, settled, support
 from econ.methods.econ.result import Decision, ExecutorOutcome
+from econ.methods.voting import majority
 from econ.tasks import Benchmark
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import torch
 
-from econ.methods.base import Usage
+from econ.methods.calls import Usage
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 """obs [N, obs_dim] -> actions [N, A] in real units. Training passes an exploring one."""

@@ -26,8 +26,9 @@ from econ.belief.networks import BeliefConfig, EconAgents
 from econ.belief.team import load_team
 from econ.config import DEFAULT_MAX_TOKENS, RunConfig
 from econ.errors import UserError
-from econ.llm.base import LLM, Message
-from econ.methods.base import CallLog, MakeLLM, Sampling
+from econ.llm.base import LLM, Message, Sampling
+from econ.methods.base import MakeLLM
+from econ.methods.calls import CallLog
 from econ.methods.econ import prompts as P
 from econ.methods.econ.commit import wave_answer, wave_size
 from econ.methods.econ.coordinator import Coordinator

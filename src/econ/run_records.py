@@ -1,0 +1,150 @@
+"""A run's record files (records.jsonl, episodes.jsonl): one JSON object per line, appended
+and fsynced one by one, so a run killed at any moment loses only the records in flight; a line
+torn by a kill can only be the last one, and is cut off before a resume appends after it. Any
+other damaged line costs only its own record. Reading checks that the records belong to the
+run (`load_run_records`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from econ.errors import UserError
+from econ.runs import own_file
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
+    from econ.tasks import Question
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def append_record(out: IO[str], record: Mapping[str, Any]) -> None:
+    """Append one record as one line, on disk before this returns: a kill afterwards cannot
+    lose it, and a kill during the write tears only this last line."""
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def rewrite_records(path: Path, records: list[dict]) -> None:
+    """Replace a records file atomically: a crash leaves the old file or the new one."""
+    from econ.files import write_atomically
+
+    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    write_atomically(path, text.encode("utf-8"))
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _parsed_lines(path: Path, repair: bool) -> list[tuple[int, Any]]:
+    """(line number, parsed JSON, None when the line is damaged) for each complete line.
+
+    A last line without its newline was torn by a kill mid-write, or is still being written;
+    with `repair` it is cut off so appends start clean, else only skipped. Any other bad line
+    is kept in the file and left to the caller.
+    """
+    if not path.is_file():
+        return []
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline
+    if torn and repair:
+        with open(path, "r+b") as f:
+            f.truncate(len(raw) - len(torn))
+    parsed: list[tuple[int, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append((number, json.loads(line)))
+        except (ValueError, RecursionError):  # invalid JSON, not UTF-8, nested past reading
+            parsed.append((number, None))
+    return parsed
+
+
+def parsed_lines(path: Path) -> list[tuple[int, Any]]:
+    """(line number, parsed JSON or None) for every complete line, read-only: what a reader
+    that must count damaged lines, not skip them, goes by."""
+    return _parsed_lines(path, repair=False)
+
+
+def read_records(path: Path, *, repair: bool = True) -> list[dict]:
+    """Every complete line of a JSONL file that holds a JSON object, in order. `repair`
+    cuts off a torn last line (before a resume appends); a reader that must not touch a run
+    still being written passes False."""
+    return [obj for _, obj in _parsed_lines(path, repair) if isinstance(obj, dict)]
+
+
+def has_key(record: dict) -> bool:
+    """Whether a record says what it answers: a string id and method, an integer epoch."""
+    return (
+        isinstance(record.get("id"), str)
+        and isinstance(record.get("method"), str)
+        and type(record.get("epoch", 0)) is int
+    )
+
+
+def record_key(record: dict) -> tuple[str, str, int]:
+    """What a record answers: (question id, method, epoch); records without epoch are epoch 0."""
+    return record["id"], record["method"], record.get("epoch", 0)
+
+
+def latest_records(records: list[dict]) -> list[dict]:
+    """One record per (id, method, epoch), the last one written: `--resume` appends a new
+    attempt after an errored record instead of rewriting the file, so earlier ones are
+    history and must not be counted again."""
+    return list({record_key(r): r for r in records}.values())
+
+
+def load_run_records(
+    path: Path, cfg: RunConfig, questions: list[Question]
+) -> tuple[list[dict], int]:
+    """The latest record per (id, method, epoch), and how many lines were damaged.
+
+    A line that is not a record (not JSON, not an object, no string id or method, a bad
+    epoch) is damaged and costs only itself. A well-formed record that the config cannot
+    have produced (another method, benchmark or question set) means records of two runs are
+    mixed, and is refused with one line rather than merged into this run's results.
+    """
+    ids = {q.id for q in questions}
+    own_file(path)
+    kept: list[dict] = []
+    damaged = 0
+    for number, rec in _parsed_lines(path, repair=True):
+        if not _well_formed(rec):
+            damaged += 1
+            continue
+        where = f"{path}:{number}"
+        if rec["method"] not in cfg.run.methods:
+            raise UserError(
+                f"{where} is a record of method {rec['method']!r}, which this run's config "
+                f"does not list ({', '.join(cfg.run.methods)}); the records belong to another run"
+            )
+        if rec.get("benchmark", cfg.run.benchmark) != cfg.run.benchmark:
+            raise UserError(
+                f"{where} is a record of benchmark {rec['benchmark']!r}, but this run is "
+                f"{cfg.run.benchmark!r}; the records belong to another run"
+            )
+        if rec["id"] not in ids:
+            raise UserError(
+                f"{where} is a record of question {rec['id']!r}, which is not among this "
+                f"run's {len(ids)} questions; the records belong to another run"
+            )
+        if record_key(rec)[2] >= cfg.run.epochs:
+            raise UserError(
+                f"{where} is a record of epoch {rec['epoch']}, but this run has "
+                f"{cfg.run.epochs} epoch(s)"
+            )
+        kept.append(rec)
+    return latest_records(kept), damaged
+
+
+def _well_formed(rec: Any) -> bool:
+    return isinstance(rec, dict) and has_key(rec) and "error" in rec and rec.get("epoch", 0) >= 0
