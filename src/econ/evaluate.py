@@ -24,7 +24,7 @@ from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import MakeLLM, Method
-from econ.methods.calls import CallLog, ModelUsage, gather_all
+from econ.methods.calls import Call, CallLog, ModelUsage, gather_all
 from econ.methods.registry import build_method
 from econ.report import write_report
 from econ.run_records import append_record, load_run_records, record_key
@@ -85,9 +85,9 @@ class EvalRecord(BaseModel):
     details: dict[str, Any]
     """Method-specific facts: self_consistency's answers, debate's final answers, ECON's
     strategy, executors, commitment and how it was decided."""
-    trace: list[dict[str, Any]]
-    """Every LLM call, in order, failed and cancelled ones included; the fields of an entry
-    are described in `econ.methods.calls.CallLog`."""
+    trace: list[Call]
+    """Every LLM call, in order, failed and cancelled ones included (`econ.methods.calls.Call`
+    documents each field)."""
 
 
 async def solve_one(method: Method, q: Question, bench: Benchmark, epoch: int = 0) -> EvalRecord:

@@ -58,21 +58,70 @@ class Usage(BaseModel):
     """The same accounting per model spec, for teams that mix models."""
 
 
+class FailedAttempt(BaseModel):
+    """One request of a call that did not give its answer."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    error: str
+    """Why: an HTTP status, a malformed reply, a deadline, "cancelled"."""
+    prompt_tokens: int = 0
+    """Tokens the server reported for it (0 when it reported none)."""
+    completion_tokens: int = 0
+    """Completion tokens, likewise."""
+    latency_s: float = 0.0
+    """Its wall time."""
+
+
+class Call(BaseModel):
+    """One entry of a record's trace: one LLM call, failed and cancelled ones included. What
+    every reader of a run (rescore, matched compute, training, `econ view`) finds under
+    `trace`, in this order on disk."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    role: str
+    """Who called: solver, sampler, debater, strategy, executor, coordinator, ..."""
+    round: int
+    """The method's round (0 when it has none; ECON's stage-2 revisions are 1, 2, ...)."""
+    agent: int | None
+    """The agent's index among those of its role, None for a single caller."""
+    model: str
+    """The model spec that answered (credentials redacted)."""
+    temperature: float
+    top_p: float
+    repetition_penalty: float | None
+    """None: not sent."""
+    max_tokens: int
+    """The sampling the call asked for (its seed is not recorded)."""
+    messages: list[Message]
+    """What the model read."""
+    response: str | None
+    """Its text; None when the call failed for good or was cancelled."""
+    finish_reason: str | None
+    """"stop", "length" (cut off at max_tokens), ... as the server said."""
+    empty: bool
+    """The text was blank."""
+    prompt_tokens: int
+    """Every attempt's prompt tokens that the server reported, failed ones included."""
+    completion_tokens: int
+    """Completion tokens, counted the same way."""
+    latency_s: float
+    """The call's wall time: queueing, retries and backoff included."""
+    requests: int
+    """HTTP requests the call sent (retries included; 0 when the cache answered)."""
+    failed_attempts: list[FailedAttempt]
+    """The requests that did not give the answer."""
+    error: str | None
+    """Why the call failed for good; None when it answered."""
+    cached: bool
+    """Answered from the request cache: no request sent, the original's tokens."""
+
+
 @dataclass
 class CallLog:
-    """Every LLM call made for one question, in order, with what it cost.
-
-    One trace entry per call, including calls that failed for good or were cancelled:
-    `role`, `round` and `agent` say who called (round 0 and agent None when the method has
-    neither); `model`, the sampling fields (temperature, top_p, repetition_penalty,
-    max_tokens) and `messages` what was asked; `response` and `finish_reason` the answer
-    (None when the call failed), `empty` whether its text was blank; `requests` counts the
-    HTTP requests the call sent (retries included), `failed_attempts` lists the ones that did
-    not give the answer with their error, and the entry's tokens add up every attempt the
-    server reported tokens for, so a record's cost is what the run really spent;
-    `latency_s` is the call's wall time, `error` why it failed for good, and `cached` says the
-    answer came from the request cache: no request, the original's tokens.
-    """
+    """Every LLM call made for one question, in order, with what it cost: one `Call` per
+    call, stored as its JSON form (`calls`, what a record's trace holds)."""
 
     calls: list[dict] = field(default_factory=list)
 
@@ -89,7 +138,7 @@ class CallLog:
         """One call through `llm`, logged even when it fails or is cancelled. `round_no` is
         stored under the trace's "round" key."""
         params = asdict(sampling)  # recorded without the seed
-        entry = {"role": role, "round": round_no, "agent": agent, "model": llm.name}
+        entry = {"role": role, "round": round_no, "agent": agent}
         entry.update({k: v for k, v in params.items() if k != "seed"}, messages=messages)
         start = time.perf_counter()
         with track_attempts() as attempts:
@@ -97,9 +146,10 @@ class CallLog:
                 comp = await llm.chat(messages, sampling)
             except BaseException as exc:  # recorded, then re-raised untouched
                 error = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
-                self._add(entry, attempts, None, time.perf_counter() - start, error or repr(exc))
+                wall = time.perf_counter() - start
+                self._add(entry, llm.name, attempts, None, wall, error or repr(exc))
                 raise
-        self._add(entry, attempts, comp, comp.latency_s, None)
+        self._add(entry, llm.name, attempts, comp, comp.latency_s, None)
         return comp
 
     async def chat_each(
@@ -118,6 +168,7 @@ class CallLog:
     def _add(
         self,
         entry: dict,
+        model: str,
         attempts: Attempts,
         comp: Completion | None,
         latency_s: float,
@@ -128,24 +179,23 @@ class CallLog:
         # an answer from the request cache sent none.
         answered = comp is not None and not comp.cached
         requests = len(failed) + int(answered) if attempts.reported else 1
-        entry.update(
-            {
-                "model": comp.model if comp else entry["model"],
-                "response": comp.text if comp else None,
-                "finish_reason": comp.finish_reason if comp else None,
-                "empty": comp is not None and not comp.text.strip(),
-                "prompt_tokens": (comp.prompt_tokens if comp else 0)
-                + sum(a["prompt_tokens"] for a in failed),
-                "completion_tokens": (comp.completion_tokens if comp else 0)
-                + sum(a["completion_tokens"] for a in failed),
-                "latency_s": round(latency_s, SECONDS_DIGITS),
-                "requests": requests,
-                "failed_attempts": failed,
-                "error": error,
-                "cached": comp is not None and comp.cached,
-            }
+        call = Call(
+            **entry,
+            model=comp.model if comp else model,
+            response=comp.text if comp else None,
+            finish_reason=comp.finish_reason if comp else None,
+            empty=comp is not None and not comp.text.strip(),
+            prompt_tokens=(comp.prompt_tokens if comp else 0)
+            + sum(a["prompt_tokens"] for a in failed),
+            completion_tokens=(comp.completion_tokens if comp else 0)
+            + sum(a["completion_tokens"] for a in failed),
+            latency_s=round(latency_s, SECONDS_DIGITS),
+            requests=requests,
+            failed_attempts=failed,
+            error=error,
+            cached=comp is not None and comp.cached,
         )
-        self.calls.append(entry)
+        self.calls.append(call.model_dump())
 
     def usage(self) -> Usage:
         """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
