@@ -44,3 +44,40 @@ def test_a_declared_benchmark_is_known_to_the_loader_the_grader_and_help(tmp_pat
     )
     assert proc.returncode == 0, proc.stderr
     assert "strategyqa, demo or arith" in " ".join(proc.stdout.split())
+
+
+def test_a_declared_method_is_known_to_help_the_builder_and_rescore():
+    """A method outside the package: its class with `from_config`, and one `declare`."""
+    code = """
+import sys, types
+from econ.methods import catalog
+from econ.methods.base import Method, Solution
+
+class Echo(Method):
+    name = "echo"
+    @classmethod
+    def from_config(cls, cfg, make_llm):
+        return cls()
+    async def solve(self, question, benchmark, log):
+        return Solution("42")
+    @staticmethod
+    def replay(calls, benchmark, settings=None):
+        return Solution("42")
+
+module = types.ModuleType("echo_method")
+module.Echo = Echo
+sys.modules["echo_method"] = module
+catalog.declare(catalog.Declared("echo", "always answers 42", "echo_method:Echo"))
+
+from econ.config import RunConfig
+from econ.methods.registry import build_method, method_class
+assert isinstance(build_method("echo", RunConfig()), Echo)
+assert method_class("echo").replay([], None).prediction == "42"
+from econ.cli import app
+app(["eval", "--help"], prog_name="econ")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"COLUMNS": "200"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "econ-nostrategy, echo" in " ".join(proc.stdout.split())

@@ -22,13 +22,10 @@ from typing import Any, Literal, TypeVar
 import typer
 
 from econ.errors import UserError
+from econ.methods import catalog as method_catalog
 from econ.tasks import catalog
 
-# The methods econ.methods.registry holds, in the order help lists them.
-METHODS = (
-    "cot", "self_consistency", "self_consistency-matched-t", "debate", "econ", "econ-vote",
-    "econ-nostrategy",
-)  # fmt: skip
+METHODS = method_catalog.names()  # as econ.methods.catalog declares them
 BUILTIN_BENCHMARKS = catalog.help_text()  # as econ.tasks.catalog declares them
 DEFAULT_COMPARE = "cot,self_consistency,debate"
 Format = Literal["md", "json", "csv"]

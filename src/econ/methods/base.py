@@ -9,12 +9,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from econ.llm import LLMSettings
 from econ.llm.base import LLM, Message
 from econ.methods.calls import CallLog
 from econ.tasks import Benchmark
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
 
 ANSWER_FORMAT = (
     "Think step by step in plain sentences (do not write code). Finish with the final answer "
@@ -46,6 +49,11 @@ class Method(ABC):
     """
 
     name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, cfg: RunConfig, make_llm: MakeLLM) -> Method:
+        """The method as a run's config sets it up, its LLMs built by `make_llm`."""
 
     @abstractmethod
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution: ...

@@ -8,12 +8,16 @@ of the last round. Only the previous round is shown, which keeps prompts bounded
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from econ.llm.base import LLM, Message, Sampling
-from econ.methods.base import Method, Solution, question_messages
+from econ.methods.base import MakeLLM, Method, Solution, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import answered, last_round, majority, stored_answer
 from econ.tasks import Benchmark
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
 
 
 def revision_messages(question: str, own: str, others: list[str]) -> list[Message]:
@@ -51,6 +55,18 @@ class Debate(Method):
         self.rounds = rounds
         self.sampling = Sampling(max_tokens=max_tokens, temperature=temperature, top_p=1.0)
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, make_llm: MakeLLM) -> Debate:
+        d = cfg.debate
+        return cls(
+            make_llm(cfg.model, cfg.llm),
+            agents=d.agents,
+            rounds=d.rounds,
+            temperature=d.temperature,
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed,
+        )
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         responses: list[str] = []

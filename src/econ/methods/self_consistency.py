@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from econ.llm.base import LLM, Sampling
-from econ.methods.base import Method, Solution, question_messages
+from econ.methods.base import MakeLLM, Method, Solution, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import majority, stored_answers
 from econ.tasks import Benchmark
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
 
 
 class SelfConsistency(Method):
@@ -19,6 +23,21 @@ class SelfConsistency(Method):
         self.samples = samples
         self.sampling = Sampling(max_tokens=max_tokens, temperature=temperature, top_p=1.0)
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, make_llm: MakeLLM) -> SelfConsistency:
+        sc = cfg.self_consistency
+        return cls(
+            make_llm(cfg.model, cfg.llm),
+            samples=sc.samples,
+            temperature=cls.temperature_of(cfg),
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed,
+        )
+
+    @staticmethod
+    def temperature_of(cfg: RunConfig) -> float:
+        return cfg.self_consistency.temperature
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         messages = question_messages(question)
@@ -38,7 +57,11 @@ class SelfConsistency(Method):
 
 
 class SelfConsistencyMatchedT(SelfConsistency):
-    """Self-consistency sampled at the temperature ECON's executors use (the registry sets it):
-    a gain of ECON over self-consistency at 0.7 can then be told apart from a colder sampler."""
+    """Self-consistency sampled at the temperature ECON's executors use: a gain of ECON over
+    self-consistency at 0.7 can then be told apart from a colder sampler."""
 
     name = "self_consistency-matched-t"
+
+    @staticmethod
+    def temperature_of(cfg: RunConfig) -> float:
+        return cfg.executor_temperature()

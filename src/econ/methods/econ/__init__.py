@@ -9,15 +9,18 @@ its ablations.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from econ.methods.base import Method, Solution
+from econ.methods.base import MakeLLM, Method, Solution
 from econ.methods.calls import CallLog
 from econ.methods.econ.commit import decide, settled
 from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome
 from econ.methods.econ.system import EconSystem
 from econ.methods.voting import answered, majority, stored_answer
 from econ.tasks import Benchmark
+
+if TYPE_CHECKING:
+    from econ.config import RunConfig
 
 __all__ = [
     "Econ",
@@ -40,6 +43,11 @@ class EconMethod(Method):
 
     def __init__(self, system: EconSystem):
         self.system = system
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, make_llm: MakeLLM) -> EconMethod:
+        """The system the config describes, with the ablation's own settings over it."""
+        return cls(EconSystem.from_config(cfg, make_llm, **cls.options))
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
         result = await self.system.solve(question, benchmark, log)
