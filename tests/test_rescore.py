@@ -137,3 +137,21 @@ def test_a_run_saved_before_the_commitment_rules_is_rescored_as_it_was_decided(t
     assert result.exit_code == 0 and "verdicts changed: 0" in result.output, result.output
     (rescored,) = map(json.loads, open(tmp_path / RECORDS))
     assert rescored["prediction"] == "18" and rescored["details"]["decided_by"] == "commitment"
+
+
+def test_a_run_saved_by_an_older_layout_of_the_training_settings_rescores(tmp_path):
+    """config.yaml as commit 4833019 wrote it (its `train` section had another layout, which
+    no eval record depends on): rescored, and the config file left as it was."""
+    from pathlib import Path
+
+    saved = (Path(__file__).parent / "fixtures" / "config_4833019.yaml").read_text()
+    (tmp_path / CONFIG).write_text(saved.replace("benchmark: demo", "benchmark: gsm8k"))
+    rows = [record("q1", "cot", [call("solver", "so \\boxed{18}")], "2023", False)]
+    (tmp_path / RECORDS).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "verdicts changed: 1" in result.output
+    assert (tmp_path / CONFIG).read_text() == saved.replace("benchmark: demo", "benchmark: gsm8k")
+    # a resume still refuses it: it would train or run under settings it never had
+    resumed = CliRunner().invoke(app, ["eval", "--resume", str(tmp_path)])
+    assert resumed.exit_code == 2 and "train" in resumed.output

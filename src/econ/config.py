@@ -289,13 +289,15 @@ def _validate(data: dict[str, Any]) -> RunConfig:
         raise UserError(f"invalid config: {where}: {err['msg']}") from e
 
 
-def load_saved_config(path: Path) -> RunConfig:
+def load_saved_config(path: Path, *, regrading: bool = False) -> RunConfig:
     """A run's own config.yaml, refused unless it is complete.
 
     A truncated file can still be valid YAML whose missing keys take their defaults (a
     debate run resumed as cot on demo questions), so it must end with END_MARKER. Files
     saved before the marker existed are accepted when every section and the run's
-    benchmark and methods are there.
+    benchmark and methods are there. `regrading` (econ rescore) reads an eval run's
+    records again: a `train` section of an older layout, which decides nothing a record of
+    eval or compare shows, is then read as the defaults instead of refused.
     """
     text = _read_text(path)
     marked = text.rstrip().splitlines()[-1:] == [END_MARKER]
@@ -329,6 +331,16 @@ def load_saved_config(path: Path) -> RunConfig:
             node.pop(leaf, None)
     try:
         return _validate(data)
+    except UserError as e:
+        if regrading and str(e).startswith("invalid config: train") and "train" in data:
+            return load_saved_config_without_train(path, data)
+        raise UserError(f"{path}: {e}") from None
+
+
+def load_saved_config_without_train(path: Path, data: dict[str, Any]) -> RunConfig:
+    """`data` with its training settings at their defaults (see `load_saved_config`)."""
+    try:
+        return _validate({k: v for k, v in data.items() if k != "train"})
     except UserError as e:
         raise UserError(f"{path}: {e}") from None
 

@@ -44,7 +44,7 @@ def _sound(rec: object) -> bool:
 
 
 def _rescore(run_dir: Path) -> int:
-    cfg = load_saved_config(run_dir / CONFIG)  # a torn config would regrade as the defaults
+    cfg = load_saved_config(run_dir / CONFIG, regrading=True)  # torn: refused, not defaults
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     lines = parsed_lines(run_dir / RECORDS)
     damaged = [n for n, rec in lines if not _sound(rec)]
