@@ -125,7 +125,7 @@ def test_latest_record_per_key_wins():
 RECORD_KEYS = [
     "id", "method", "epoch", "benchmark", "question", "gold", "prediction", "correct",
     "prompt_tokens", "completion_tokens", "calls", "failed_requests", "empty_responses",
-    "latency_s", "llm_seconds", "per_model", "error", "details", "trace",
+    "latency_s", "llm_seconds", "per_model", "error", "details", "trace", "layout",
 ]  # fmt: skip
 
 
@@ -164,3 +164,18 @@ def test_a_suite_runs_in_phases_and_resumes_each_phase_beside_the_others(tmp_pat
     assert fake.calls == [] and set(summary) == {"cot", "self_consistency"}
     with pytest.raises(UserError, match="debate"):
         asyncio.run(go(only=["debate"]))
+
+
+def test_a_record_of_another_layout_is_refused_naming_it(tmp_path):
+    cfg, run_dir = make_cfg(tmp_path, limit=2)
+    run(cfg, run_dir, ScriptedLLM(answer_42))
+    (first,) = read_records(run_dir / RECORDS)[:1]
+    assert first["layout"] == 2
+    with open(run_dir / RECORDS, "a") as f:  # from an econ that writes a later layout
+        f.write(json.dumps({**first, "layout": 3}) + "\n")
+    with pytest.raises(UserError, match="records.jsonl:3 is a record of layout 3"):
+        run(cfg, run_dir, ScriptedLLM(answer_42))
+    old = {k: v for k, v in first.items() if k != "layout"}  # layout 1: read as it is
+    (run_dir / RECORDS).write_text(json.dumps(old) + "\n")
+    summary = run(cfg, run_dir, ScriptedLLM(answer_42))
+    assert summary["cot"]["n"] == 2

@@ -27,7 +27,7 @@ from econ.methods.base import MakeLLM, Method
 from econ.methods.calls import Call, CallLog, ModelUsage, gather_all
 from econ.methods.registry import build_method
 from econ.report import write_report
-from econ.run_records import append_record, load_run_records, record_key
+from econ.run_records import RECORD_LAYOUT, append_record, load_run_records, record_key
 from econ.runs import RECORDS, progress_bar, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
@@ -88,6 +88,9 @@ class EvalRecord(BaseModel):
     trace: list[Call]
     """Every LLM call, in order, failed and cancelled ones included (`econ.methods.calls.Call`
     documents each field)."""
+    layout: int = RECORD_LAYOUT
+    """The layout of this record (`econ.run_records.RECORD_LAYOUT`); none: layout 1, the
+    same fields before the trace was a type."""
 
 
 async def solve_one(method: Method, q: Question, bench: Benchmark, epoch: int = 0) -> EvalRecord:

@@ -15,7 +15,7 @@ from econ.config import load_saved_config
 from econ.errors import UserError
 from econ.methods.registry import method_class
 from econ.report import write_report
-from econ.run_records import has_key, latest_records, parsed_lines, rewrite_records
+from econ.run_records import check_layout, has_key, latest_records, parsed_lines, rewrite_records
 from econ.runs import CONFIG, RECORDS, run_lock
 from econ.tasks import get_benchmark
 
@@ -54,6 +54,8 @@ def _rescore(run_dir: Path) -> int:
             f"{damaged[0]}); rescoring would drop them: run --resume {run_dir} first, which "
             "answers those questions again"
         )
+    for number, rec in lines:
+        check_layout(rec, f"{run_dir / RECORDS}:{number}")
     records = latest_records([rec for _, rec in lines])
     changed = 0
     for rec in records:

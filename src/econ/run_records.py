@@ -16,6 +16,11 @@ from typing import IO, TYPE_CHECKING, Any
 from econ.errors import UserError
 from econ.runs import own_file
 
+# The layout of a record (`EvalRecord.layout`). 2: the trace is a list of
+# econ.methods.calls.Call; 1 (records without the key): the same fields, written before that.
+RECORD_LAYOUT = 2
+READABLE_LAYOUTS = (1, RECORD_LAYOUT)
+
 if TYPE_CHECKING:
     from econ.config import RunConfig
     from econ.tasks import Question
@@ -122,6 +127,7 @@ def load_run_records(
             damaged += 1
             continue
         where = f"{path}:{number}"
+        check_layout(rec, where)
         if rec["method"] not in cfg.run.methods:
             raise UserError(
                 f"{where} is a record of method {rec['method']!r}, which this run's config "
@@ -148,3 +154,13 @@ def load_run_records(
 
 def _well_formed(rec: Any) -> bool:
     return isinstance(rec, dict) and has_key(rec) and "error" in rec and rec.get("epoch", 0) >= 0
+
+
+def check_layout(rec: dict, where: str) -> None:
+    """Refuse a record of a layout this econ cannot read, saying which one it is."""
+    version = rec.get("layout", 1)
+    if version not in READABLE_LAYOUTS:
+        raise UserError(
+            f"{where} is a record of layout {version!r}; this econ reads layouts "
+            f"{', '.join(map(str, READABLE_LAYOUTS))}: read it with the econ that wrote it"
+        )
