@@ -526,3 +526,21 @@ def test_a_runaway_reply_is_shown_cut_and_the_page_stays_small(tmp_path):
     assert shown.startswith("Let me think.") and "characters not shown here" in shown
     assert data["clipped"] >= 2  # the trace's response and the details' copy of it
     assert data["summary"]["econ"]["accuracy"] == 1.0
+
+
+def test_an_executor_not_asked_shows_as_such(tmp_path):
+    """Two waves: the first two executors agreed, the third was never asked (null)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    rec = econ("q1", ["72", "72", "72"])
+    rec["trace"] = [c for c in rec["trace"] if c["agent"] != 2 and c["role"] != "coordinator"]
+    rec["details"]["executors"][2] = None
+    rec["details"]["decided_by"] = "unanimous"
+    (run / "config.yaml").write_text(config_yaml(["econ"]))
+    write_jsonl(run / "records.jsonl", [rec])
+    assert view(str(run)).exit_code == 0
+    dom = chromium_dom(run / "view.html", "#record=0", tmp_path)
+    if dom is None:
+        warnings.warn("chromium is not installed: checked the static page only", stacklevel=1)
+        return
+    assert "executor 2: not asked" in dom and "the first wave agreed" in dom
