@@ -333,11 +333,11 @@ def load_saved_config(path: Path, *, regrading: bool = False) -> RunConfig:
         return _validate(data)
     except UserError as e:
         if regrading and str(e).startswith("invalid config: train") and "train" in data:
-            return load_saved_config_without_train(path, data)
+            return _without_train(path, data)
         raise UserError(f"{path}: {e}") from None
 
 
-def load_saved_config_without_train(path: Path, data: dict[str, Any]) -> RunConfig:
+def _without_train(path: Path, data: dict[str, Any]) -> RunConfig:
     """`data` with its training settings at their defaults (see `load_saved_config`)."""
     try:
         return _validate({k: v for k, v in data.items() if k != "train"})

@@ -218,7 +218,8 @@ async def _run_methods(
         await aclose_all()
 
     records, _ = load_run_records(records_path, cfg, questions)
-    present = [n for n in cfg.run.methods if n in names or any(r["method"] == n for r in records)]
+    seen = {r["method"] for r in records}
+    present = [n for n in cfg.run.methods if n in names or n in seen]
     report = build_report(records, present, bench)
     title = f"{cfg.run.benchmark} ({len(questions)} questions)"
     write_report(

@@ -58,6 +58,14 @@ __all__ = [
 ROLES = ("coordinator", "executor")
 # Inspect's stop reasons -> the finish reasons answer extraction reads ("length": cut off).
 _FINISH = {"stop": "stop", "max_tokens": "length", "model_length": "length"}
+
+
+def _finish_reason(output: ModelOutput) -> str | None:
+    """The output's stop reason as answer extraction reads a finish reason."""
+    stop = output.choices[0].stop_reason if output.choices else None
+    return _FINISH.get(stop, stop) if stop else None
+
+
 _MESSAGES = {
     "system": ChatMessageSystem,
     "user": ChatMessageUser,
@@ -96,12 +104,11 @@ class InspectLLM:
         if output.error:
             raise LLMError(f"{self.name}: {output.error}")
         usage = output.usage
-        stop = output.choices[0].stop_reason if output.choices else None
         reply = Reply(
             output.completion,
             usage.input_tokens if usage else 0,
             usage.output_tokens if usage else 0,
-            _FINISH.get(stop, stop) if stop else None,
+            _finish_reason(output),
         )
         return Completion.of(
             reply, sampling, model=self.name, latency_s=time.perf_counter() - start
@@ -278,8 +285,7 @@ def econ_scorer(benchmark: str = "gsm8k", answer_type: str | None = None) -> Sco
         if isinstance(mine, dict) and "answer" in mine:
             answer = mine["answer"]
         else:
-            stop = state.output.choices[0].stop_reason if state.output.choices else None
-            answer = bench.extract(state.output.completion, _FINISH.get(stop, stop))
+            answer = bench.extract(state.output.completion, _finish_reason(state.output))
         right = bench.grade(answer, target.text)
         return Score(value=CORRECT if right else INCORRECT, answer=answer)
 

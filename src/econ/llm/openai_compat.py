@@ -51,8 +51,8 @@ log = logging.getLogger(__name__)
 # batch hundreds of sequences, so a small default would leave most of such a server idle.
 REMOTE_CONCURRENCY = 64
 # Longest wait a server's Retry-After may impose before the next attempt.
-T = TypeVar("T")
 MAX_RETRY_AFTER_S = 60.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -283,10 +283,8 @@ class OpenAICompatLLM:
                     await self._read_stream(response, reader, deadline, cap, payload)
                     return reader.reply()
                 body = bytearray()
-                async for chunk in _chunks(response, deadline):
+                async for chunk in self._capped(response, deadline, cap, payload):
                     body += chunk
-                    if len(body) > cap:
-                        raise self._too_large(cap, payload)
             finally:
                 await response.aclose()
         except asyncio.TimeoutError:  # only a streamed attempt has a deadline here
@@ -303,11 +301,25 @@ class OpenAICompatLLM:
             raise LLMError(f"{self.name}: HTTP {status}: {detail}")
         return read_reply(bytes(body))
 
-    def _too_large(self, cap: int, payload: dict) -> LLMError:
-        return LLMError(
-            f"{self.name}: a reply of more than {cap:,} bytes to a "
-            f"{payload['max_tokens']}-token call; refused"
-        )
+    async def _capped(
+        self, response: httpx.Response, deadline: _Deadline, cap: int, payload: dict
+    ) -> AsyncIterator[bytes]:
+        """The body's chunks (decompressed), each awaited under `deadline`, refused once they
+        add up to more than `cap` bytes."""
+        size = 0
+        chunks = response.aiter_bytes().__aiter__()
+        while True:
+            try:
+                chunk = await deadline.wait(chunks.__anext__())
+            except StopAsyncIteration:
+                return
+            size += len(chunk)
+            if size > cap:
+                raise LLMError(
+                    f"{self.name}: a reply of more than {cap:,} bytes to a "
+                    f"{payload['max_tokens']}-token call; refused"
+                )
+            yield chunk
 
     async def _read_stream(
         self,
@@ -318,11 +330,8 @@ class OpenAICompatLLM:
         payload: dict,
     ) -> None:
         """Feed the stream's lines to `reader`, moving `deadline` on at each progress."""
-        size, pending = 0, b""
-        async for chunk in _chunks(response, deadline):
-            size += len(chunk)
-            if size > cap:
-                raise self._too_large(cap, payload)
+        pending = b""
+        async for chunk in self._capped(response, deadline, cap, payload):
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 if reader.feed(line.decode("utf-8", "replace").strip()):
@@ -348,16 +357,6 @@ class _Deadline:
         if self._at is None:
             return await awaitable
         return await asyncio.wait_for(awaitable, max(self._at - time.monotonic(), 0.0))
-
-
-async def _chunks(response: httpx.Response, deadline: _Deadline) -> AsyncIterator[bytes]:
-    """The body's chunks (decompressed), each awaited under `deadline`."""
-    chunks = response.aiter_bytes().__aiter__()
-    while True:
-        try:
-            yield await deadline.wait(chunks.__anext__())
-        except StopAsyncIteration:
-            return
 
 
 def retry_after_s(value: str | None) -> float | None:

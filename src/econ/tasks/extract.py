@@ -243,8 +243,9 @@ def extract_numeric(text: str, finished: bool = True, explicit_only: bool = Fals
         return number
     last = last_number(text)
     if last is None:  # no digits at all: a number in words ("so she has twelve")
-        words = [words_value(m.group(0)) for m in WORDS_NUMBER_RE.finditer(text)]
-        return format_number(words[-1]) if words and words[-1] is not None else None
+        found = list(WORDS_NUMBER_RE.finditer(text))
+        value = words_value(found[-1].group(0)) if found else None
+        return None if value is None else format_number(value)
     return last[0]
 
 

@@ -8,7 +8,9 @@ are used anywhere (backslashes in them are easy to mangle).
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import re
 
 _WRAPPER_RE = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox)\s*\{")
@@ -23,7 +25,8 @@ _SIGN = r"(?:(?<![\w)\]}])(?<!\d )-)?"
 _GROUP_SEP = r"(?:,|\\,|\\ |~|\u2009|\u202f| (?=\d{3}(?![\d\-]|[.,]\d)))"
 _PLAIN = r"(?:(?:\d{1,3}(?:" + _GROUP_SEP + r"\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
 # Scientific notation after a number: "1.2e6", "1.2 \times 10^6", "3 x 10^{4}".
-_EXPONENT = r"(?:[eE][-+]?\d+(?!\w)|\s*(?:\\times|\\cdot|\u00d7|x|\*|\u00b7)\s*10\^\{?[-+]?\d+\}?)"
+_TIMES = r"(?:\\times|\\cdot|\u00d7|x|\*|\u00b7)"
+_EXPONENT = r"(?:[eE][-+]?\d+(?!\w)|\s*" + _TIMES + r"\s*10\^\{?[-+]?\d+\}?)"
 _NUMBER_RE = re.compile(
     _SIGN
     + r"(?:\\frac\{[^{}]*\}\{[^{}]*\}|\\frac\d\d|"
@@ -35,9 +38,7 @@ _NUMBER_RE = re.compile(
     + r")?)"
 )
 _PLAIN_FULL_RE = re.compile(r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-_POWER_FULL_RE = re.compile(
-    r"(.+?)(?:\\times|\\cdot|\u00d7|x|\*|\u00b7)10\^(?:\{([-+]?\d+)\}|([-+]?\d+))"
-)
+_POWER_FULL_RE = re.compile(r"(.+?)" + _TIMES + r"10\^(?:\{([-+]?\d+)\}|([-+]?\d+))")
 _TRAILING_UNIT_RE = re.compile(r"(.*?[\d}])\s*[A-Za-z][A-Za-z\s.]*")
 
 # Tokens that never change a number's value: currency, percent, LaTeX spacing, degrees.
@@ -245,6 +246,8 @@ def words_value(s: str) -> float | None:
 
 
 _ARITHMETIC_RE = re.compile(r"[\d.\s+\-*/()]+")
+_ARITHMETIC_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                   ast.Div: operator.truediv}  # fmt: skip
 _OPERATORS = {"\\times": "*", "\\cdot": "*", "\u00d7": "*", "\u00b7": "*", "\\div": "/",
               "\u00f7": "/", "\u2212": "-"}  # fmt: skip
 
@@ -252,17 +255,12 @@ _OPERATORS = {"\\times": "*", "\\cdot": "*", "\u00d7": "*", "\u00b7": "*", "\\di
 def arithmetic_value(s: str) -> float | None:
     """The value of an unevaluated sum such as "12 + 6" or "(2 + 3) \\times 4": numbers,
     + - * / and parentheses only (no powers, so nothing explodes); None for anything else."""
-    import ast
-    import operator
-
     s = _clean_number_text(s) if len(s) <= 200 else ""
     for symbol, op in _OPERATORS.items():
         s = s.replace(symbol, op)
     s = s.replace(",", "")
     if not s or not _ARITHMETIC_RE.fullmatch(s) or not any(op in s[1:] for op in "+-*/"):
         return None
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv}  # fmt: skip
 
     def value(node: ast.AST) -> float:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
@@ -270,8 +268,8 @@ def arithmetic_value(s: str) -> float | None:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             inner = value(node.operand)
             return -inner if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC_OPS:
+            return _ARITHMETIC_OPS[type(node.op)](value(node.left), value(node.right))
         raise ValueError(node)
 
     try:

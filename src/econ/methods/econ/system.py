@@ -151,7 +151,7 @@ class EconSystem:
         outcomes: list = [None] * n
         act = functools.partial(self._act, question, outcomes, bench, log, policy or self.act)
         first = P.executor_messages(question, strategy)
-        wave = wave_size(n) if self.waves else n
+        wave = wave_size(n) if self.waves else None
         steps = [await act(0, strategy, {i: first for i in range(n)}, wave)]
         rounds = self.bne_rounds
         if None in outcomes:  # the first wave agreed: the rest were not asked, nothing to revise
@@ -213,11 +213,8 @@ class EconSystem:
         obs = await self.observe(question, context)
         actions = policy(obs)
         controls = {i: self._controls(actions[i]) for i in messages}
-        order = list(messages)
-        cut = len(order) if wave is None else wave
-        for batch in (order[:cut], order[cut:]):
-            if not batch:
-                continue
+
+        async def ask(batch: list[int]) -> None:
             asks = {
                 i: (self.executors[i], messages[i], self._sampling(controls[i], round_no, i))
                 for i in batch
@@ -232,8 +229,12 @@ class EconSystem:
                     answer=bench.extract(comp.text, comp.finish_reason),
                     completion_tokens=comp.completion_tokens,
                 )
-            if wave_answer([outcomes[i].answer for i in batch], bench) is not None:
-                break
+
+        order = list(messages)
+        first, rest = (order, []) if wave is None else (order[:wave], order[wave:])
+        await ask(first)
+        if rest and wave_answer([outcomes[i].answer for i in first], bench) is None:
+            await ask(rest)
         acted = [i in messages and outcomes[i] is not None for i in range(len(outcomes))]
         answers = [o.answer if o is not None else None for o in outcomes]
         return EconStep(round_no, obs, actions, acted, answers)
