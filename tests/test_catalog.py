@@ -43,7 +43,7 @@ def test_a_declared_benchmark_is_known_to_the_loader_the_grader_and_help(tmp_pat
         [sys.executable, "-c", code], capture_output=True, text=True, env={"COLUMNS": "200"}
     )
     assert proc.returncode == 0, proc.stderr
-    assert "strategyqa, demo or arith" in " ".join(proc.stdout.split())
+    assert "strategyqa, travelplanner, demo or arith" in " ".join(proc.stdout.split())
 
 
 def test_a_declared_method_is_known_to_help_the_builder_and_rescore():

@@ -139,7 +139,7 @@ def test_matched_verdict_uses_the_smallest_k_at_or_above_the_methods_tokens(tmp_
     assert wave_row["against"] == "self_consistency@3"
     assert compute["replays"]["econ"]["two_wave"]["tokens_per_q"] == 380
 
-    write_report(tmp_path, report["methods"], "t", paired=report["paired"], compute=compute)
+    write_report(tmp_path, report, "t")
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["compute"]["matched"][0]["against"] == "self_consistency@5"
     md = (tmp_path / "summary.md").read_text()

@@ -12,8 +12,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+
+from econ.tasks.plans.checks import verdict
+from econ.tasks.plans.schema import load_plan
 
 pytestmark = pytest.mark.llm
 MODEL = ["--model", "local:smollm2-135m", "--max-tokens", "48"]
@@ -250,3 +254,51 @@ def test_train_writes_events_and_checkpoint_that_solve_loads(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_travelplanner_plans_through_cot_and_econ(tmp_path):
+    """The plan benchmark on a real model: the reference information and the JSON plan format
+    in every prompt, plans (or none) as predictions graded by the constraint checker, and the
+    official metrics in the summary."""
+    fixture = Path(__file__).parent / "fixtures" / "travelplanner.jsonl"
+    run = tmp_path / "tp"
+    econ(
+        "compare",
+        "--methods",
+        "cot,econ",
+        "--benchmark",
+        "travelplanner",
+        "--data",
+        str(fixture),
+        "--limit",
+        "2",
+        "--model",
+        "local:smollm2-135m",
+        "--max-tokens",
+        "96",
+        "--out",
+        str(run),
+        cwd=tmp_path,
+    )
+    rows = records(run)
+    assert {(r["id"], r["method"]) for r in rows} == {
+        (f"travelplanner-{i}", m) for i in range(2) for m in ("cot", "econ")
+    }
+    for r in rows:
+        assert r["error"] is None
+        first = r["trace"][0]["messages"][-1]["content"]
+        assert "Given information:" in first
+        if r["method"] == "cot":
+            assert "Reply with the JSON only" in first
+        else:
+            assert "You lead a team of travel planners" in first
+            executors = [c for c in r["trace"] if c["role"] == "executor"]
+            assert (
+                executors and "Reply with the JSON only" in executors[0]["messages"][-1]["content"]
+            )
+        assert r["correct"] == verdict(r["prediction"], r["gold"]).final_pass
+        assert r["prediction"] is None or load_plan(r["prediction"]) is not None
+    plans = json.loads((run / "summary.json").read_text())["plans"]
+    assert set(plans) == {"cot", "econ"} and all(p["n"] == 2 for p in plans.values())
+    assert set(plans["cot"]) >= {"delivery_rate", "commonsense_micro", "hard_micro", "final_pass"}
+    assert "Plan constraints (TravelPlanner's metrics)" in (run / "summary.md").read_text()

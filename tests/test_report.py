@@ -132,7 +132,7 @@ def test_write_report_json_shape_and_markdown(tmp_path):
     records[11]["details"] = {"decided_by": "commitment"}
     methods = ["cot", "econ", "sc"]
     summary, paired = summarize(records, methods), paired_stats(records, methods)
-    write_report(tmp_path, summary, "demo (10 questions)", paired=paired)
+    write_report(tmp_path, {"methods": summary, "paired": paired}, "demo (10 questions)")
 
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written == {"methods": summary, "paired": paired}
@@ -149,7 +149,7 @@ def test_markdown_marks_epochs_and_their_caveat(tmp_path):
     records = run("a", "1100000000", 0) + run("a", "1000000000", 1)
     records += run("b", "1111000000", 0) + run("b", "1110000000", 1)
     summary = summarize(records, ["a", "b"])
-    write_report(tmp_path, summary, "t", paired=paired_stats(records, ["a", "b"]))
+    write_report(tmp_path, {"methods": summary, "paired": paired_stats(records, ["a", "b"])}, "t")
     md = (tmp_path / "summary.md").read_text()
     assert "| a | 10x2 | 15.0% |" in md
     assert "n x K: n questions, each answered in K epochs" in md
@@ -158,6 +158,6 @@ def test_markdown_marks_epochs_and_their_caveat(tmp_path):
 
 def test_single_method_report_has_no_paired_section(tmp_path):
     summary = summarize(run("cot", "1" * 10), ["cot"])
-    write_report(tmp_path, summary, "t", paired=[])
+    write_report(tmp_path, {"methods": summary, "paired": []}, "t")
     assert json.loads((tmp_path / "summary.json").read_text())["paired"] == []
     assert "McNemar" not in (tmp_path / "summary.md").read_text()

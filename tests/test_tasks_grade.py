@@ -16,13 +16,22 @@ DEMO = get_benchmark("demo")
 
 
 def test_registry():
-    assert BENCHMARKS == ("gsm8k", "gsm-hard", "svamp", "math500", "strategyqa", "demo")
+    assert BENCHMARKS == (
+        "gsm8k",
+        "gsm-hard",
+        "svamp",
+        "math500",
+        "strategyqa",
+        "travelplanner",
+        "demo",
+    )
     assert {name: get_benchmark(name).kind for name in BENCHMARKS} == {
         "gsm8k": "numeric",
         "gsm-hard": "numeric",
         "svamp": "numeric",
         "math500": "math",
         "strategyqa": "yesno",
+        "travelplanner": "plan",
         "demo": "mixed",
     }
     assert (HARD.rel_tol, HARD.abs_tol) == (0.0, 0.005) and GSM.rel_tol == 1e-6

@@ -136,3 +136,45 @@ def test_resume_continues_exactly_without_repeating_strategy_calls(tmp_path):
     assert [e["actions"] for e in read_episodes(straight)] == [
         e["actions"] for e in read_episodes(split)
     ]
+
+
+def test_al_reads_each_rounds_own_texts(tmp_path, monkeypatch):
+    """AL compares each executor's response with the round's commitment: the coordinator's
+    words when it was asked, else the committed answer boxed; stage 2 scores the revised
+    responses against the second commitment. The texts come from the round itself."""
+    from econ.belief.embedder import Embedder
+
+    seen: list[list[str]] = []
+    real = Embedder.encode
+    monkeypatch.setattr(
+        Embedder, "encode", lambda self, texts: seen.append(texts) or real(self, texts)
+    )
+    run_train(tmp_path, "al", 3, team(revise_to="7"), **{"econ.bne_rounds": 1})
+    scored = [t for t in seen if len(t) == 4]  # [commitment, response x 3]
+    kinds = set()
+    for commitment, *responses in scored:
+        values = {r.split("\\boxed{")[1].split("}")[0] for r in responses}
+        if len(values) == 1:  # settled without a call: the answer boxed
+            assert commitment == f"\\boxed{{{values.pop()}}}"
+            kinds.add("settled")
+        else:
+            assert commitment.startswith("Most agree. \\boxed{")
+            kinds.add("asked")
+        kinds |= {"revised"} if any("On reflection" in r for r in responses) else set()
+    assert kinds == {"settled", "asked", "revised"}
+
+
+def test_an_episode_record_of_another_layout_is_refused_on_resume(tmp_path):
+    import pytest
+
+    from econ.episodes import EPISODE_LAYOUT, records_before
+    from econ.errors import UserError
+
+    path = tmp_path / "episodes.jsonl"
+    old = {"episode": 0, "id": "q0", "gold": "1"}  # written before the field: layout 1
+    path.write_text(json.dumps(old) + "\n")
+    assert [e.layout for e in records_before(path, 1)] == [EPISODE_LAYOUT]
+    path.write_text(json.dumps({**old, "layout": 99}) + "\n")
+    with pytest.raises(UserError, match="record 1 is an episode record of layout 99"):
+        records_before(path, 1)
+    assert json.loads(path.read_text())["layout"] == 99  # nothing rewritten

@@ -28,6 +28,7 @@ from econ.methods.econ.commit import wave_answer, wave_size
 from econ.methods.voting import answered, majority, stored_answer
 from econ.stats import paired_stats, summarize
 from econ.tasks import Benchmark
+from econ.tasks.plans.checks import run_plan_metrics
 
 
 def tokens(calls: list[dict]) -> int:
@@ -221,8 +222,11 @@ def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -
 
 def build_report(records: list[dict], methods: list[str], bench: Benchmark) -> dict:
     """summary.json's content: {"methods": summarize, "paired": paired_stats, "compute":
-    compute_section} ("compute" only when there is one)."""
+    compute_section, "plans": TravelPlanner's metrics per method} ("compute" only when there
+    is one, "plans" only on a plan benchmark)."""
     report = {"methods": summarize(records, methods), "paired": paired_stats(records, methods)}
     if (section := compute_section(records, methods, bench)) is not None:
         report["compute"] = section
+    if bench.kind == "plan":
+        report["plans"] = run_plan_metrics(records, methods)
     return report

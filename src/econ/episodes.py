@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
 EPISODES = "episodes.jsonl"
+EPISODE_LAYOUT = 1
+"""The layout of an episode record (`EpisodeRecord.layout`): a run whose records have another
+one is refused on resume, saying which, rather than read by guesswork."""
 
 
 class EpisodeRecord(BaseModel):
@@ -68,6 +71,9 @@ class EpisodeRecord(BaseModel):
     """Per executor, per control, after this episode: the t of its own-correctness evidence
     test, the test's sequential boundary, and the control's target (normalised) once the
     evidence has moved it (`econ.belief.evidence`); None when not played."""
+    layout: int = EPISODE_LAYOUT
+    """The layout of this record (`EPISODE_LAYOUT`); records written before the field existed
+    have none and are layout 1, the same fields."""
 
 
 def records_before(path: Path, start: int) -> list[EpisodeRecord]:
@@ -75,6 +81,11 @@ def records_before(path: Path, start: int) -> list[EpisodeRecord]:
     continues from its checkpoint, so episodes recorded after it are played again."""
     played = []
     for number, rec in enumerate(read_records(path), start=1):
+        if isinstance(rec, dict) and rec.get("layout", 1) != EPISODE_LAYOUT:
+            raise UserError(
+                f"{path}: record {number} is an episode record of layout {rec['layout']!r}; this "
+                f"econ reads layout {EPISODE_LAYOUT}: continue it with the econ that wrote it"
+            )
         try:
             episode = EpisodeRecord.model_validate(rec)
         except ValidationError:

@@ -222,7 +222,5 @@ async def _run_methods(
     present = [n for n in cfg.run.methods if n in names or n in seen]
     report = build_report(records, present, bench)
     title = f"{cfg.run.benchmark} ({len(questions)} questions)"
-    write_report(
-        run_dir, report["methods"], title, paired=report["paired"], compute=report.get("compute")
-    )
+    write_report(run_dir, report, title)
     return report["methods"]

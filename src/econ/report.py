@@ -75,16 +75,33 @@ def paired_markdown(paired: list[dict], epochs: int) -> str:
 
 
 def report_markdown(
-    summary: dict[str, dict], paired: list[dict], compute: dict | None = None
+    summary: dict[str, dict],
+    paired: list[dict],
+    compute: dict | None = None,
+    plans: dict | None = None,
 ) -> str:
     """The summary table, then the paired tests when there are any, then the figures at
-    matched compute (`econ.compute`) when the run has them: summary.md's body."""
+    matched compute (`econ.compute`) when the run has them, then a plan benchmark's official
+    metrics: summary.md's body."""
     text = markdown_table(summary)
+    if plans:
+        text += "\n\n" + plans_markdown(plans)
     if paired:
         text += "\n\n" + paired_markdown(paired, max(s["epochs"] for s in summary.values()))
     if compute:
         text += "\n\n" + compute_markdown(compute, SIGNIFICANCE)
     return text
+
+
+def plans_markdown(plans: dict[str, dict]) -> str:
+    """TravelPlanner's official metrics per method (`econ.tasks.plans.checks.plan_metrics`);
+    accuracy in the table above is the final pass rate."""
+    keys = ("delivery_rate", "commonsense_micro", "commonsense_macro", "hard_micro",
+            "hard_macro", "final_pass")  # fmt: skip
+    rows = [[m, p["n"], *(f"{p[k]:.1%}" for k in keys)] for m, p in plans.items() if p["n"]]
+    header = ["method", "plans", "delivery", "commonsense micro", "commonsense macro",
+              "hard micro", "hard macro", "final pass"]  # fmt: skip
+    return "## Plan constraints (TravelPlanner's metrics)\n\n" + markdown_rows(header, rows)
 
 
 def compute_markdown(section: dict, significance: float) -> str:
@@ -170,28 +187,19 @@ def render_report(report: dict, fmt: str) -> str:
         return json.dumps(report, indent=2)
     if fmt == "csv":
         return summary_csv(report["methods"])
-    return report_markdown(report["methods"], report["paired"], report.get("compute"))
+    return report_markdown(
+        report["methods"], report["paired"], report.get("compute"), report.get("plans")
+    )
 
 
-def write_report(
-    run_dir: Path,
-    summary: dict[str, dict],
-    title: str,
-    *,
-    paired: list[dict],
-    compute: dict | None = None,
-) -> None:
-    """summary.json is {"methods": summary, "paired": paired, "compute": compute} (the last
-    only when given: `econ.compute.compute_section`); summary.md shows every table.
-
-    `paired` is required so that no caller rewrites a comparison's summary without its tests.
-    """
-    report = {"methods": summary, "paired": paired} | ({"compute": compute} if compute else {})
+def write_report(run_dir: Path, report: dict, title: str) -> None:
+    """summary.json is `report` as `econ.compute.build_report` makes it ({"methods", "paired"},
+    and "compute" / "plans" where the run has them); summary.md shows every table, and the
+    plot draws accuracy against tokens."""
     (run_dir / SUMMARY).write_text(json.dumps(report, indent=2))
-    body = report_markdown(summary, paired, compute)
-    (run_dir / "summary.md").write_text(f"# {title}\n\n{body}\n")
-    curves = (compute or {}).get("curves", {})
-    plot_accuracy_vs_tokens(summary, run_dir / "accuracy_vs_tokens.png", title, curves)
+    (run_dir / "summary.md").write_text(f"# {title}\n\n{render_report(report, 'md')}\n")
+    curves = report.get("compute", {}).get("curves", {})
+    plot_accuracy_vs_tokens(report["methods"], run_dir / "accuracy_vs_tokens.png", title, curves)
 
 
 def read_report(run_dir: Path) -> dict:

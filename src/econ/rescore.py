@@ -70,7 +70,5 @@ def _rescore(run_dir: Path) -> int:
     methods = list(dict.fromkeys(cfg.run.methods + [r["method"] for r in records]))
     title = f"{cfg.run.benchmark} ({len({r['id'] for r in records})} questions, rescored)"
     report = build_report(records, methods, bench)
-    write_report(
-        run_dir, report["methods"], title, paired=report["paired"], compute=report.get("compute")
-    )
+    write_report(run_dir, report, title)
     return changed

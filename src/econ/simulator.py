@@ -225,7 +225,7 @@ def simulate(
         obs = observation(q, history, n)
         actions = learner.explore(obs.unsqueeze(0))[0]
         score = executors.answer(q, agents.normalise(actions), learner.alpha)
-        step = EconStep(0, obs, actions, [True] * n, [None] * n)
+        step = EconStep(0, obs, actions, [True] * n, [None] * n, [""] * n)
         # learn: alpha, evidence, store, update
         learn(learner, history, [step], [score])
         observed.extend(score.rewards)

@@ -56,6 +56,7 @@ from econ.run_records import append_record, read_records
 from econ.runs import own_file, progress_bar, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
+from econ.tasks.plans.schema import plan_agreement
 
 __all__ = ["learn", "score", "split_questions", "transitions", "train"]
 
@@ -92,35 +93,25 @@ def score(
     """Rewards for every round of one question with weights alpha; changes nothing.
 
     Round r scores the answers standing after it against commitment r, so each executor's
-    reward goes to the action it actually used in the round it acted.
+    reward goes to the action it actually used in the round it acted. On a plan benchmark
+    (TravelPlanner) TS is the committed plan's final pass, CC the executor's own plan's, and
+    AL's similarity is the share of day fields the executor's plan shares with the committed
+    one (`econ.tasks.plans.schema.plan_agreement`) instead of the embeddings' cosine.
     """
     scores = []
     for step in result.steps:
-        responses, commitment = _round_texts(result, step.round)
         committed = result.commitments[step.round]
-        emb = embedder.encode([commitment, *responses])
+        emb = embedder.encode([step.commitment, *step.responses])
         agree = [bench.same_answer(a, committed) for a in step.answers]
         correct = [bench.grade(a, gold) for a in step.answers]
         team_correct = bench.grade(committed, gold)
-        cos = (emb[1:] @ emb[0]).tolist()
+        if bench.kind == "plan":  # plans agree field by field, not in their wording
+            cos = [plan_agreement(a, committed) for a in step.answers]
+        else:
+            cos = (emb[1:] @ emb[0]).tolist()
         rewards, parts = agent_rewards(agree, cos, correct, team_correct, alpha)
         scores.append(RoundScore(rewards, parts, agree, correct, team_correct, emb[0]))
     return scores
-
-
-def _round_texts(result: EconResult, round_no: int) -> tuple[list[str], str]:
-    """Each executor's latest response and the coordinator's commitment text after a round,
-    read from the call trace (earlier rounds' texts are not kept elsewhere)."""
-    responses = [""] * len(result.executors)
-    commits = []
-    for call in result.trace:
-        if call["round"] > round_no or call["response"] is None:
-            continue
-        if call["role"] == "executor":
-            responses[call["agent"]] = call["response"]
-        elif call["role"] == "coordinator" and call["round"] == round_no:
-            commits.append(call["response"])
-    return responses, "\n\n".join(commits) or f"\\boxed{{{result.commitments[round_no]}}}"
 
 
 def transitions(steps: list[EconStep], scores: list[RoundScore]) -> list[Transition]:

@@ -24,6 +24,29 @@ ANSWER_FORMAT = (
     "alone inside \\boxed{}, for example \\boxed{42}, or \\boxed{yes} / \\boxed{no} for a "
     "yes/no question."
 )
+PLAN_FORMAT = (
+    "Use only the given information: take every flight number, restaurant, attraction and "
+    "accommodation from it, with its exact name and city. Write the plan as a JSON list with "
+    'one object per day and the keys "days", "current_city", "transportation", "breakfast", '
+    '"attraction", "lunch", "dinner", "accommodation". On a day you travel, current_city is '
+    '"from A to B" and transportation is "Flight Number: F0123456, from A to B", "Self-driving, '
+    'from A to B" or "Taxi, from A to B". Meals and accommodation are "Name, City"; attractions '
+    'are "Name, City" separated by ";". Write "-" where there is nothing, such as the '
+    "accommodation on the last day. Reply with the JSON only, in a ```json block."
+)
+
+
+def answer_format(benchmark: Benchmark | None) -> str:
+    """How a solver is asked to state its answer: boxed, or for a plan benchmark the plan as
+    JSON in the official schema (`econ.tasks.plans.schema`)."""
+    return PLAN_FORMAT if benchmark is not None and benchmark.kind == "plan" else ANSWER_FORMAT
+
+
+def closing(benchmark: Benchmark | None) -> str:
+    """The last line of a revision prompt: where the revised answer goes."""
+    if benchmark is not None and benchmark.kind == "plan":
+        return "End with your whole plan as JSON in a ```json block, in the same format."
+    return "End with the final answer alone inside \\boxed{}."
 
 
 MakeLLM = Callable[[str, LLMSettings], LLM]
@@ -63,10 +86,6 @@ class Method(ABC):
     def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution: ...
 
 
-def question_messages(question: str, system: str | None = None) -> list[Message]:
+def question_messages(question: str, benchmark: Benchmark | None = None) -> list[Message]:
     """The plain solver prompt shared by every method that asks a model to answer alone."""
-    msgs: list[Message] = []
-    if system:
-        msgs.append({"role": "system", "content": system})
-    msgs.append({"role": "user", "content": f"{question}\n\n{ANSWER_FORMAT}"})
-    return msgs
+    return [{"role": "user", "content": f"{question}\n\n{answer_format(benchmark)}"}]

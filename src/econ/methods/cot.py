@@ -26,7 +26,7 @@ class ChainOfThought(Method):
         return cls(make_llm(cfg.model, cfg.llm), max_tokens=cfg.max_tokens, seed=cfg.seed)
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
-        messages = question_messages(question)
+        messages = question_messages(question, benchmark)
         comp = await log.chat(self.llm, messages, self.sampling, role="solver")
         return Solution(benchmark.extract(comp.text, comp.finish_reason))
 

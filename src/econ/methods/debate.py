@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from econ.llm.base import LLM, Message, Sampling
-from econ.methods.base import MakeLLM, Method, Solution, question_messages
+from econ.methods.base import MakeLLM, Method, Solution, closing, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import answered, last_round, majority, stored_answer
 from econ.tasks import Benchmark
@@ -20,18 +20,20 @@ if TYPE_CHECKING:
     from econ.config import RunConfig
 
 
-def revision_messages(question: str, own: str, others: list[str]) -> list[Message]:
+def revision_messages(
+    question: str, own: str, others: list[str], benchmark: Benchmark | None = None
+) -> list[Message]:
     """Agent's view in round r > 1: its own last answer, then the others' last answers."""
     shown = "\n\n".join(f"Agent {k + 1} answered:\n{text.strip()}" for k, text in enumerate(others))
     return [
-        *question_messages(question),
+        *question_messages(question, benchmark),
         {"role": "assistant", "content": own},
         {
             "role": "user",
             "content": (
                 f"Other agents answered the same problem.\n\n{shown}\n\n"
                 "Weigh their reasoning against yours and give your updated solution. "
-                "End with the final answer alone inside \\boxed{}."
+                + closing(benchmark)
             ),
         },
     ]
@@ -73,10 +75,12 @@ class Debate(Method):
         finish: list[str | None] = []
         for r in range(1, self.rounds + 1):
             if r == 1:
-                prompts = [question_messages(question)] * self.agents
+                prompts = [question_messages(question, benchmark)] * self.agents
             else:
                 prompts = [
-                    revision_messages(question, responses[i], responses[:i] + responses[i + 1 :])
+                    revision_messages(
+                        question, responses[i], responses[:i] + responses[i + 1 :], benchmark
+                    )
                     for i in range(self.agents)
                 ]
             asks = {

@@ -40,7 +40,7 @@ class SelfConsistency(Method):
         return cfg.self_consistency.temperature
 
     async def solve(self, question: str, benchmark: Benchmark, log: CallLog) -> Solution:
-        messages = question_messages(question)
+        messages = question_messages(question, benchmark)
         # Distinct seeds: a fixed seed with the same prompt would give k identical samples.
         asks = {
             i: (self.llm, messages, replace(self.sampling, seed=self.seed + i))

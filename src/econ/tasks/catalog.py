@@ -19,7 +19,7 @@ from econ.tasks.sources import HubHome
 @dataclass(frozen=True)
 class Declared:
     """One built-in benchmark. `kind` is the answer kind grading knows (numeric, yesno, math,
-    text, mixed); tolerances apply to numeric answers."""
+    text, mixed, plan); tolerances apply to numeric answers."""
 
     name: str
     kind: str
@@ -84,14 +84,10 @@ def _demo(row: dict[str, Any], index: int) -> tuple[str, str, str]:
     return str(field(row, "id")), text(row, "question"), gold
 
 
-_PARSERS: dict[str, Parser] = {
-    "gsm8k": _gsm8k,
-    "gsm-hard": _gsm_hard,
-    "svamp": _svamp,
-    "math500": _math500,
-    "strategyqa": _strategyqa,
-    "demo": _demo,
-}
+def _travelplanner(row: dict[str, Any], index: int) -> tuple[str, str, str]:
+    from econ.tasks.plans import read_row
+
+    return read_row(row, index)
 
 
 declare(
@@ -141,6 +137,19 @@ declare(
         _strategyqa,
         "yes/no questions needing several facts",
         HubHome("ChilleD/StrategyQA"),
+    )
+)
+# Plans, not short answers: a row is a query with its reference information, graded by the
+# benchmark's constraints (econ.tasks.plans). The test split's gold is the authors' leaderboard,
+# so the hub default is the validation set (--data osunlp/TravelPlanner:train --split train for
+# the 45 annotated training queries).
+declare(
+    Declared(
+        "travelplanner",
+        "plan",
+        _travelplanner,
+        "trip plans under constraints, sole-planning (TravelPlanner)",
+        HubHome("osunlp/TravelPlanner", "validation", split_names={"test": "validation"}),
     )
 )
 declare(

@@ -34,6 +34,8 @@ from econ.tasks.extract import (
     to_yesno,
     unwrap_text,
 )
+from econ.tasks.plans.checks import verdict
+from econ.tasks.plans.schema import dump_plan, extract_plan, load_plan
 
 # math-verify logs a warning whenever its timeouts are off (which they must be outside the
 # main thread) and on each timeout; both only mean "not equal" to us, so keep them off stderr.
@@ -61,6 +63,7 @@ _EXTRACTORS: dict[str, Callable[[str], str | None]] = {
     "yesno": extract_yesno,
     "mixed": extract_mixed,
     "text": extract_text,
+    "plan": lambda text, finished, explicit_only: extract_plan(text, finished),
 }
 # Config `run.answer_type` -> Benchmark.kind, for benchmarks of your own.
 ANSWER_TYPES: dict[str, str] = {
@@ -77,11 +80,13 @@ _OWN_NAME_RE = re.compile(r"[A-Za-z0-9][\w.-]*")
 class Benchmark:
     """A benchmark's answer format: how to extract, compare and vote on answers.
 
-    ``kind`` is "numeric", "math", "yesno", "text", or "mixed" (the demo set: yes/no where
-    the gold is yes/no, numeric otherwise). Numbers are equal within ``rel_tol`` of the larger or
-    within ``abs_tol``. GSM-Hard's golds are floats computed by a program (3244047.0999999996,
-    often above 1e6), so a relative slack would accept answers off by hundreds: there numbers
-    are equal when they agree to half a cent (abs_tol 0.005) and nothing relative.
+    ``kind`` is "numeric", "math", "yesno", "text", "mixed" (the demo set: yes/no where
+    the gold is yes/no, numeric otherwise), or "plan" (TravelPlanner: a plan in JSON, correct
+    when it passes every constraint of its query, `econ.tasks.plans.checks`). Numbers are equal
+    within ``rel_tol`` of the larger or within ``abs_tol``. GSM-Hard's golds are floats
+    computed by a program (3244047.0999999996, often above 1e6), so a relative slack would
+    accept answers off by hundreds: there numbers are equal when they agree to half a cent
+    (abs_tol 0.005) and nothing relative.
     """
 
     name: str
@@ -105,6 +110,8 @@ class Benchmark:
         """Whether the prediction is the gold answer; a missing prediction is wrong."""
         if prediction is None:
             return False
+        if self.kind == "plan":
+            return verdict(prediction, gold).final_pass
         if self.kind == "math":
             return _math_equal(gold, prediction)
         if self.kind == "yesno" or (self.kind == "mixed" and _is_yesno(gold)):
@@ -119,6 +126,8 @@ class Benchmark:
             return False
         if self.kind == "math":
             return _math_equal(a, b)
+        if self.kind == "plan":
+            return self.normalize(a) is not None and self.normalize(a) == self.normalize(b)
         if self.kind in ("numeric", "mixed") and self._numbers_equal(a, b):
             return True
         return self.normalize(a) == self.normalize(b)
@@ -127,6 +136,9 @@ class Benchmark:
         """Voting key: answers that are the same map to the same string."""
         if answer is None:
             return None
+        if self.kind == "plan":
+            plan = load_plan(answer)
+            return dump_plan(plan) if plan is not None else None
         if self.kind == "math":
             return _normalize_math(answer)
         if self.kind == "text":

@@ -12,6 +12,8 @@ so the executors' plurality decided).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Literal
 
 from econ.methods.voting import majority
@@ -81,19 +83,36 @@ def settled(
     return None
 
 
+_CHOICE_RE = re.compile(r"\\boxed\s*\{\s*(?:plan\s*)?(\d+)\s*\}", re.IGNORECASE)
+
+
+def committed_answer(call: dict, bench: Benchmark, options: Mapping[int, str | None]) -> str | None:
+    """The answer a commitment call states explicitly. On a plan benchmark the coordinator
+    names a plan by its number (`prompts.plan_commit_messages`): the first boxed number picks
+    `options[number - 1]` (options: executor index -> its plan), None when it names no plan
+    shown."""
+    if bench.kind != "plan":
+        return bench.extract(call["response"], call.get("finish_reason"), explicit_only=True)
+    m = _CHOICE_RE.search(call["response"])
+    return options.get(int(m.group(1)) - 1) if m else None
+
+
 def decide(
     commit_calls: list[dict],
     answers: list[str | None],
     bench: Benchmark,
     override: Override = "always",
+    options: Mapping[int, str | None] | None = None,
 ) -> tuple[str | None, str]:
     """(answer, decided_by) from a commitment's calls (the commitment, then its re-ask if
     any, each {"response", "finish_reason"}): the first explicit answer, unless the override
     rule refuses it, else the executors' majority. Prose is never read: a commitment discusses
-    the solutions ("Solution 3 is also correct"), so a bare number there is not an answer."""
+    the solutions ("Solution 3 is also correct"), so a bare number there is not an answer.
+    `options` are the plans a plan commitment could name (default: `answers` by position)."""
     vote, count = vote_count(answers, bench)
+    shown = dict(enumerate(answers)) if options is None else options
     for call, path in zip(commit_calls, ("commitment", "reask")):
-        answer = bench.extract(call["response"], call.get("finish_reason"), explicit_only=True)
+        answer = committed_answer(call, bench, shown)
         if answer is None:
             continue
         strict = vote is not None and 2 * count > len(answers)

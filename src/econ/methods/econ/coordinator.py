@@ -56,7 +56,7 @@ class Coordinator:
                 seed=self.seed + attempt,
             )
             comp = await log.chat(
-                self.llm, P.strategy_messages(question), sampling, role="strategy"
+                self.llm, P.strategy_messages(question, bench), sampling, role="strategy"
             )
             text = comp.text.strip()
             if comp.finish_reason == "length":
@@ -91,28 +91,26 @@ class Coordinator:
         local = await gather_all(
             *(
                 self._one_commit(
-                    P.commit_messages(
-                        question,
-                        strategy,
-                        [outcomes[i].response for i in grp],
-                        [answers[i] for i in grp],
-                        fmt=self.commit_format,
-                        shown_chars=self.shown_chars,
-                    ),
+                    self._local_messages(question, strategy, outcomes, grp, bench),
                     [answers[i] for i in grp],
                     bench,
                     log,
                     role="coordinator" if single else "local_coordinator",
                     round_no=round_no,
                     agent=None if single else k,
+                    options={i: answers[i] for i in grp},
                 )
                 for k, grp in enumerate(grouped)
             )
         )
         if single:
             return local[0]
-        return await self._one_commit(
-            P.global_commit_messages(
+        if bench.kind == "plan":
+            chosen = _labelled(answers, [d.answer for d in local], bench)
+            messages = P.plan_commit_messages(question, strategy, chosen, fmt=self.commit_format)
+        else:
+            chosen = None
+            messages = P.global_commit_messages(
                 question,
                 strategy,
                 [d.text for d in local],
@@ -120,12 +118,31 @@ class Coordinator:
                 support(answers, [d.answer for d in local], grouped, bench),
                 fmt=self.commit_format,
                 shown_chars=self.shown_chars,
-            ),
-            answers,
-            bench,
-            log,
-            role="coordinator",
-            round_no=round_no,
+            )
+        return await self._one_commit(
+            messages, answers, bench, log, role="coordinator", round_no=round_no, options=chosen
+        )
+
+    def _local_messages(
+        self,
+        question: str,
+        strategy: str,
+        outcomes: Sequence[ExecutorOutcome],
+        grp: list[int],
+        bench: Benchmark,
+    ) -> list[Message]:
+        """A group's commitment prompt: its executors' plans by number on a plan benchmark,
+        else their answers with the end of their reasoning."""
+        if bench.kind == "plan":
+            plans = {i: outcomes[i].answer for i in grp}
+            return P.plan_commit_messages(question, strategy, plans, fmt=self.commit_format)
+        return P.commit_messages(
+            question,
+            strategy,
+            [outcomes[i].response for i in grp],
+            [outcomes[i].answer for i in grp],
+            fmt=self.commit_format,
+            shown_chars=self.shown_chars,
         )
 
     async def _one_commit(
@@ -138,28 +155,35 @@ class Coordinator:
         role: str,
         round_no: int,
         agent: int | None = None,
+        options: dict[int, str | None] | None = None,
     ) -> Decision:
         """A commitment counts only when it states its answer explicitly (boxed, "####" or an
         answer phrase): its prose discusses the solutions ("Solution 3 is also correct"), and a
         number read from there is noise. Without one it gets one short re-ask; then the
-        executors' majority decides. A group whose executors settle it needs no call."""
+        executors' majority decides. A group whose executors settle it needs no call, and
+        neither does a choice among fewer than two different plans."""
         if (done := self._settled(fallback_answers, bench)) is not None:
             return done
+        if bench.kind == "plan" and options is not None:
+            plans = [p for p in options.values() if bench.normalize(p) is not None]
+            if len({bench.normalize(p) for p in plans}) < 2:  # nothing to choose between
+                only = plans[0] if plans else None
+                return Decision(only, "fewer than two plans to choose from: no call", "majority")
         who: dict[str, Any] = {"role": role, "round_no": round_no, "agent": agent}
         greedy = Sampling(max_tokens=self.commit_max_tokens or self.max_tokens, seed=self.seed)
         comp = await log.chat(self.llm, messages, greedy, **who)
         calls = [{"response": comp.text, "finish_reason": comp.finish_reason}]
-        answer, decided_by = decide(calls, fallback_answers, bench, self.override)
+        answer, decided_by = decide(calls, fallback_answers, bench, self.override, options)
         if decided_by == "majority":  # no explicit answer: one short re-ask
             again = await log.chat(
                 self.llm,
-                P.reask_messages(messages, comp.text),
+                P.reask_messages(messages, comp.text, bench),
                 Sampling(max_tokens=P.REASK_MAX_TOKENS, seed=self.seed),
                 **who,
             )
             calls.append({"response": again.text, "finish_reason": again.finish_reason})
-            answer, decided_by = decide(calls, fallback_answers, bench, self.override)
-        return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by)
+            answer, decided_by = decide(calls, fallback_answers, bench, self.override, options)
+        return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by, True)
 
     def _settled(self, answers: list[str | None], bench: Benchmark) -> Decision | None:
         """The decision when these executors' answers settle it without a call."""
@@ -169,3 +193,17 @@ class Coordinator:
         answer, decided_by = done
         agree = sum(bench.same_answer(a, answer) for a in answers)
         return Decision(answer, f"{agree} of {len(answers)} gave \\boxed{{{answer}}}", decided_by)
+
+
+def _labelled(
+    answers: list[str | None], chosen: list[str | None], bench: Benchmark
+) -> dict[int, str | None]:
+    """The groups' chosen plans for the global commitment, each under the number of the first
+    executor that wrote it (so a replay, which knows only the executors, reads the choice the
+    same way); a plan two groups chose is shown once."""
+    labelled: dict[int, str | None] = {}
+    for plan in chosen:
+        at = next((i for i, a in enumerate(answers) if bench.same_answer(a, plan)), None)
+        if at is not None:
+            labelled.setdefault(at, answers[at])
+    return labelled

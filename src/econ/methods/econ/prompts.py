@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from econ.llm.base import Message
-from econ.methods.base import ANSWER_FORMAT
+from econ.methods.base import answer_format, closing
+from econ.tasks import Benchmark
+from econ.tasks.plans.schema import load_plan, render_plan
 
 STRATEGY_WORDS = 25  # well inside the 50-token strategy cap, so small models rarely hit it
 SHOWN_CHARS = 600  # of each executor's response in a commitment prompt (about 150 tokens)
@@ -18,18 +20,21 @@ _STATES_VALUE = re.compile(
 _SENTENCE_END = re.compile(r"(?<!^\d)(?<!^\d\d)(?<!\n\d)(?<!\n\d\d)[.!?](?=\s|$)")
 
 
-def strategy_messages(question: str) -> list[Message]:
-    return [
-        {
-            "role": "user",
-            "content": (
-                f"Problem:\n{question}\n\n"
-                "You lead a team of solvers. In one or two sentences of at most "
-                f"{STRATEGY_WORDS} words, say which quantities to work out and in what order. "
-                "Describe the method only: do not calculate anything or give the answer."
-            ),
-        }
-    ]
+def strategy_messages(question: str, bench: Benchmark | None = None) -> list[Message]:
+    if bench is not None and bench.kind == "plan":
+        ask = (
+            "You lead a team of travel planners. In one or two sentences of at most "
+            f"{STRATEGY_WORDS} words, say which choices to make first and which constraints "
+            "(budget, house rules, cuisines, room type, transportation) matter most. Do not "
+            "write the plan."
+        )
+    else:
+        ask = (
+            "You lead a team of solvers. In one or two sentences of at most "
+            f"{STRATEGY_WORDS} words, say which quantities to work out and in what order. "
+            "Describe the method only: do not calculate anything or give the answer."
+        )
+    return [{"role": "user", "content": f"Problem:\n{question}\n\n{ask}"}]
 
 
 def trim_to_sentence(text: str) -> str:
@@ -60,9 +65,11 @@ def drop_answer(text: str) -> str:
     return trim_to_sentence(text[: cut.start()]) if cut else text
 
 
-def executor_messages(question: str, strategy: str) -> list[Message]:
+def executor_messages(
+    question: str, strategy: str, bench: Benchmark | None = None
+) -> list[Message]:
     hint = f"A coordinator suggests this strategy:\n{strategy}\n\n" if strategy else ""
-    return [{"role": "user", "content": f"{question}\n\n{hint}{ANSWER_FORMAT}"}]
+    return [{"role": "user", "content": f"{question}\n\n{hint}{answer_format(bench)}"}]
 
 
 def condense(response: str, chars: int = SHOWN_CHARS) -> str:
@@ -143,21 +150,67 @@ def global_commit_messages(
     ]
 
 
-def reask_messages(messages: list[Message], commitment: str) -> list[Message]:
+# A plan commitment names a plan by its number: copying a whole plan out would cost as many
+# tokens as writing it, and a copy can only add mistakes.
+DECIDE_PLAN = {
+    "reason-first": (
+        "Check each plan against the query and the given information: the days and cities, "
+        "the budget, the house rules, cuisines, room type and transportation asked for, and "
+        "that every name is in the given information. In one or two sentences say why, then "
+        "give the number of the best plan alone inside \\boxed{}, for example \\boxed{2}."
+    ),
+    "answer-first": (
+        "Check each plan against the query and the given information: the days and cities, "
+        "the budget, the house rules, cuisines, room type and transportation asked for, and "
+        "that every name is in the given information. Start your reply with the number of the "
+        "best plan alone inside \\boxed{}, for example \\boxed{2}, then say why in at most "
+        "two sentences."
+    ),
+}
+
+
+def shown_plan(answer: str | None) -> str:
+    plan = load_plan(answer)
+    return render_plan(plan) if plan else "no plan given"
+
+
+def plan_commit_messages(
+    question: str, strategy: str, plans: dict[int, str | None], *, fmt: str = "reason-first"
+) -> list[Message]:
+    """The commitment over plans, each shown under its executor's number (`plans`: executor
+    index -> its plan), so that a choice reads the same in every group and in a replay."""
+    shown = "\n\n".join(f"Plan {i + 1}:\n{shown_plan(p)}" for i, p in plans.items())
+    head = f"Strategy:\n{strategy}\n\n" if strategy else ""
+    return [
+        {
+            "role": "user",
+            "content": (
+                f"Problem:\n{question}\n\n{head}Candidate plans:\n\n{shown}\n\n{DECIDE_PLAN[fmt]}"
+            ),
+        }
+    ]
+
+
+def reask_messages(
+    messages: list[Message], commitment: str, bench: Benchmark | None = None
+) -> list[Message]:
     """The short re-ask for a commitment that gave no explicit answer."""
+    plan = bench is not None and bench.kind == "plan"
+    what = "the number of the plan you choose" if plan else "your final answer"
     return [
         *messages,
         {"role": "assistant", "content": commitment},
         {
             "role": "user",
-            "content": "State only your final answer, alone inside \\boxed{}, with no other text.",
+            "content": f"State only {what}, alone inside \\boxed{{}}, with no other text.",
         },
     ]
 
 
-def commitment_summary(answer: str, why: str) -> str:
+def commitment_summary(answer: str, why: str, bench: Benchmark | None = None) -> str:
     """What a revising executor's observation holds instead of the strategy (stage 2)."""
-    return f"The coordinator committed to {answer}. {why}".strip()
+    shown = shown_plan(answer) if bench is not None and bench.kind == "plan" else answer
+    return f"The coordinator committed to {shown}. {why}".strip()
 
 
 def rationale(commitment: str) -> str:
@@ -168,19 +221,28 @@ def rationale(commitment: str) -> str:
 
 
 def revision_messages(
-    question: str, strategy: str, own: str, *, committed: str, why: str
+    question: str,
+    strategy: str,
+    own: str,
+    *,
+    committed: str,
+    why: str,
+    bench: Benchmark | None = None,
 ) -> list[Message]:
     """Stage 2: a dissenting executor sees only the committed answer and one line of rationale."""
+    if bench is not None and bench.kind == "plan":
+        what = f"this plan:\n{shown_plan(committed)}\n"
+    else:
+        what = f"the answer {committed}. "
     return [
-        *executor_messages(question, strategy),
+        *executor_messages(question, strategy, bench),
         {"role": "assistant", "content": own},
         {
             "role": "user",
             "content": (
-                f"The coordinator committed to the answer {committed}. Reason given: {why}\n"
+                f"The coordinator committed to {what}Reason given: {why}\n"
                 "Check your solution once more. If you find a mistake, correct it; if you are "
-                "sure you are right, keep your answer. End with the final answer alone inside "
-                "\\boxed{}."
+                f"sure you are right, keep your answer. {closing(bench)}"
             ),
         },
     ]

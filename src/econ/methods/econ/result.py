@@ -39,15 +39,25 @@ class EconStep:
     actions: torch.Tensor = field(repr=False)  # [N, A], real units, as sent
     acted: list[bool]
     answers: list[str | None]  # every executor's current answer after this round
+    responses: list[str] = field(repr=False)  # ... and its response ("" when not asked)
+    # The round's commitment as AL's similarity reads it: the coordinator's words when it was
+    # asked, else the committed answer boxed. Set once the round's commitment is made.
+    commitment: str = field(default="", repr=False)
 
 
 class Decision(NamedTuple):
-    """A commitment: its answer, the coordinator's text, and which path decided it
-    ("commitment", "reask" or "majority"; see `commit.decide`)."""
+    """A commitment: its answer, the coordinator's text, which path decided it (see
+    `commit.decide`), and whether the coordinator was asked (False: the executors settled it)."""
 
     answer: str | None
     text: str
     decided_by: str
+    asked: bool = False
+
+    def words(self) -> str:
+        """What the commitment said: the coordinator's text when it was asked, else the
+        committed answer boxed (what training's AL term compares each response with)."""
+        return self.text if self.asked else f"\\boxed{{{self.answer}}}"
 
 
 @dataclass

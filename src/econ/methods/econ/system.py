@@ -150,7 +150,7 @@ class EconSystem:
         strategy = await self.strategy(question, bench, log)
         outcomes: list = [None] * n
         act = functools.partial(self._act, question, outcomes, bench, log, policy or self.act)
-        first = P.executor_messages(question, strategy)
+        first = P.executor_messages(question, strategy, bench)
         wave = wave_size(n) if self.waves else None
         steps = [await act(0, strategy, {i: first for i in range(n)}, wave)]
         rounds = self.bne_rounds
@@ -160,6 +160,7 @@ class EconSystem:
             decision = Decision(answer, text, "unanimous")
         else:
             decision = await self.coordinator.commit(question, strategy, outcomes, bench, log, 0)
+        steps[0].commitment = decision.words()
         commitments = [decision.answer]
         for r in range(1, rounds + 1):
             agrees = functools.partial(bench.same_answer, decision.answer)
@@ -169,13 +170,19 @@ class EconSystem:
             why = P.rationale(decision.text)
             revise = {
                 i: P.revision_messages(
-                    question, strategy, outcomes[i].response, committed=decision.answer, why=why
+                    question,
+                    strategy,
+                    outcomes[i].response,
+                    committed=decision.answer,
+                    why=why,
+                    bench=bench,
                 )
                 for i in dissent
             }
-            steps.append(await act(r, P.commitment_summary(decision.answer, why), revise))
+            steps.append(await act(r, P.commitment_summary(decision.answer, why, bench), revise))
             previous = decision
             decision = await self.coordinator.commit(question, strategy, outcomes, bench, log, r)
+            steps[-1].commitment = decision.words()
             commitments.append(decision.answer)
             if bench.same_answer(decision.answer, previous.answer):
                 break
@@ -237,7 +244,8 @@ class EconSystem:
             await ask(rest)
         acted = [i in messages and outcomes[i] is not None for i in range(len(outcomes))]
         answers = [o.answer if o is not None else None for o in outcomes]
-        return EconStep(round_no, obs, actions, acted, answers)
+        responses = [o.response if o is not None else "" for o in outcomes]
+        return EconStep(round_no, obs, actions, acted, answers, responses)
 
     def _controls(self, action: torch.Tensor) -> dict[str, float]:
         """One executor's action by control name, to three decimals: what is sent and logged."""
