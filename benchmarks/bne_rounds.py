@@ -25,7 +25,7 @@ from scipy.stats import binomtest
 
 from econ.config import load_config
 from econ.evaluate import run_methods
-from econ.run_records import latest_records, read_records
+from econ.run_records import read_eval_records
 from econ.runs import CONFIG, RECORDS, open_run
 from econ.stats import wilson_interval
 from econ.tasks import get_benchmark
@@ -54,19 +54,18 @@ def analyse(run_dir: Path) -> dict:
     """Both arms from the stored records: round-0 commitment vs the final one."""
     cfg = load_config(run_dir / CONFIG)
     bench = get_benchmark(cfg.run.benchmark)
-    records = [r for r in latest_records(read_records(run_dir / RECORDS)) if not r.get("error")]
+    records = [r for r in read_eval_records(run_dir / RECORDS) if r.error is None]
     first, final, changed, revised = [], [], 0, 0
     tokens0, tokens1 = [], []
     for r in records:
-        d = r["details"]
+        d = r.details
         c0, c_last = d["commitments"][0], d["commitments"][-1]
-        first.append(bench.grade(c0, r["gold"]))
-        final.append(bench.grade(c_last, r["gold"]))
+        first.append(bench.grade(c0, r.gold))
+        final.append(bench.grade(c_last, r.gold))
         revised += d["rounds"] > 0
         changed += not bench.same_answer(c0, c_last)
-        calls = r["trace"]
-        tokens0.append(sum(c["completion_tokens"] for c in calls if c["round"] == 0))
-        tokens1.append(sum(c["completion_tokens"] for c in calls))
+        tokens0.append(sum(c.completion_tokens for c in r.trace if c.round == 0))
+        tokens1.append(sum(c.completion_tokens for c in r.trace))
     n = len(records)
 
     def arm(correct: list[bool], tokens: list[int]) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from econ.config import load_config
 from econ.methods.registry import method_class
-from econ.run_records import latest_records, read_records
+from econ.run_records import read_eval_records
 from econ.runs import CONFIG, RECORDS
 from econ.tasks import get_benchmark
 
@@ -32,10 +32,10 @@ def main() -> None:
     bench = get_benchmark(cfg.run.benchmark)
     rows = [
         r
-        for r in latest_records(read_records(args.run / RECORDS))
-        if r["method"] == args.method and r.get("error") is None
+        for r in read_eval_records(args.run / RECORDS)
+        if r.method == args.method and r.error is None
     ]
-    strategies = [[c for c in r["trace"] if c["role"] == "strategy"] for r in rows]
+    strategies = [[c for c in r.trace if c.role == "strategy"] for r in rows]
     vote = method_class("econ-vote")
     print(
         json.dumps(
@@ -44,14 +44,14 @@ def main() -> None:
                 "questions": len(rows),
                 "strategy_retry_rate": round(sum(len(s) > 1 for s in strategies) / len(rows), 4),
                 "strategy_cut_rate": round(
-                    sum(any(c["finish_reason"] == "length" for c in s) for s in strategies)
+                    sum(any(c.finish_reason == "length" for c in s) for s in strategies)
                     / len(rows),
                     4,
                 ),
-                "decided_by": dict(Counter(r["details"].get("decided_by") for r in rows)),
-                "commitment_correct": sum(r["correct"] for r in rows),
+                "decided_by": dict(Counter(r.details.get("decided_by") for r in rows)),
+                "commitment_correct": sum(r.correct for r in rows),
                 "executor_majority_correct": sum(
-                    bench.grade(vote.replay(r["trace"], bench).prediction, r["gold"]) for r in rows
+                    bench.grade(vote.replay(r.trace, bench).prediction, r.gold) for r in rows
                 ),
             },
             indent=1,

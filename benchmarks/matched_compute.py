@@ -32,7 +32,8 @@ from econ.config import EconConfig, load_saved_config
 from econ.evaluate import run_methods
 from econ.methods.econ import Econ
 from econ.methods.econ.commit import settled
-from econ.run_records import latest_records, read_records
+from econ.records import EvalRecord
+from econ.run_records import read_eval_records
 from econ.runs import CONFIG, RECORDS, open_run
 from econ.stats import paired_stats, wilson_interval
 from econ.tasks import get_benchmark
@@ -41,11 +42,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test
 PHASES = [["econ"], ["self_consistency"], ["self_consistency-matched-t"], ["econ-nostrategy"]]
 
 
-def rules_on_before(records: list[dict], bench) -> dict:
+def rules_on_before(records: list[EvalRecord], bench) -> dict:
     """The old run's own calls decided under each commitment rule: what skipping a unanimous
     commitment and each override rule would have scored, and how many commitment calls (and
     tokens) each would have paid."""
-    econ = [r for r in records if r["method"] == "econ" and r["error"] is None]
+    econ = [r for r in records if r.method == "econ" and r.error is None]
     out = {}
     for name, override, skip in [
         ("paper (always, every question)", "always", False),
@@ -57,21 +58,21 @@ def rules_on_before(records: list[dict], bench) -> dict:
         cost = 0
         for r in econ:
             answers = [
-                bench.extract(c["response"], c.get("finish_reason"))
+                bench.extract(c.response or "", c.finish_reason)
                 for c in sorted(
-                    (c for c in r["trace"] if c["role"] == "executor" and c["round"] == 0),
-                    key=lambda c: c["agent"],
+                    (c for c in r.trace if c.role == "executor" and c.round == 0),
+                    key=lambda c: c.agent or 0,
                 )
             ]
             done = settled(answers, bench, skip_unanimous=skip, override=override)
             if done is not None:
                 answer = done[0]
-                cost += tokens([c for c in r["trace"] if c["role"] != "coordinator"])
+                cost += tokens([c for c in r.trace if c.role != "coordinator"])
             else:
-                answer = Econ.replay(r["trace"], bench, EconConfig(override=override)).prediction
-                cost += tokens(r["trace"])
+                answer = Econ.replay(r.trace, bench, EconConfig(override=override)).prediction
+                cost += tokens(r.trace)
                 paid += 1
-            right += bool(bench.grade(answer, r["gold"]))
+            right += bool(bench.grade(answer, r.gold))
         n = len(econ)
         out[name] = {
             "correct": right,
@@ -82,29 +83,29 @@ def rules_on_before(records: list[dict], bench) -> dict:
     return out
 
 
-def protocol_figures(records: list[dict], method: str = "econ") -> dict:
-    rows = [r for r in records if r["method"] == method]
+def protocol_figures(records: list[EvalRecord], method: str = "econ") -> dict:
+    rows = [r for r in records if r.method == method]
     n = len(rows)
-    right = sum(r["correct"] for r in rows)
-    reasks = sum(r.get("details", {}).get("decided_by") == "reask" for r in rows)
-    strategies = [[c for c in r["trace"] if c["role"] == "strategy"] for r in rows]
-    cut = sum(any(c["finish_reason"] == "length" for c in s) for s in strategies)
+    right = sum(r.correct for r in rows)
+    reasks = sum(r.details.get("decided_by") == "reask" for r in rows)
+    strategies = [[c for c in r.trace if c.role == "strategy"] for r in rows]
+    cut = sum(any(c.finish_reason == "length" for c in s) for s in strategies)
     decided: dict[str, int] = {}
     for r in rows:
-        path = r.get("details", {}).get("decided_by", "error")
+        path = r.details.get("decided_by", "error")
         decided[path] = decided.get(path, 0) + 1
     return {
         "n": n,
         "correct": right,
         "accuracy": round(right / n, 4) if n else 0.0,
         "ci95": [round(x, 4) for x in wilson_interval(right, n)],
-        "tokens_per_q": round(sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows) / n, 1)
+        "tokens_per_q": round(sum(r.prompt_tokens + r.completion_tokens for r in rows) / n, 1)
         if n
         else 0.0,
         "reask_rate": round(reasks / n, 4) if n else 0.0,
         "strategy_cut_rate": round(cut / n, 4) if n else 0.0,
         "decided_by": decided,
-        "errors": sum(r["error"] is not None for r in rows),
+        "errors": sum(r.error is not None for r in rows),
     }
 
 
@@ -139,13 +140,13 @@ def main() -> None:
         asyncio.run(run_methods(cfg, out, show_progress=True, only=phase))
 
     bench = get_benchmark("gsm8k")
-    records = latest_records(read_records(out / RECORDS, repair=False))
+    records = read_eval_records(out / RECORDS)
     # a suite stopped part-way is judged at matched compute on the questions every method it
     # reached answered; each protocol's own figures use all of its questions
-    present = [m for m in methods if any(r["method"] == m for r in records)]
-    answered = [{r["id"] for r in records if r["method"] == m} for m in present]
+    present = [m for m in methods if any(r.method == m for r in records)]
+    answered = [{r.id for r in records if r.method == m} for m in present]
     common = set.intersection(*answered) if answered else set()
-    report = build_report([r for r in records if r["id"] in common], present, bench)
+    report = build_report([r for r in records if r.id in common], present, bench)
     result = {
         "run": str(out),
         "methods": present,
@@ -156,14 +157,14 @@ def main() -> None:
         "compute": report.get("compute"),
     }
     if args.before is not None:
-        before = latest_records(read_records(args.before / RECORDS))
+        before = read_eval_records(args.before / RECORDS)
         load_saved_config(args.before / CONFIG)  # refuse a directory that is not a run
         result["before"] = protocol_figures(before)
         result["rules_on_before"] = rules_on_before(before, bench)
         for name, rows in (("before_replay", before), ("after_replay", records)):
-            result[name] = econ_replays([r for r in rows if r["method"] == "econ"], bench)[1]
-        both = [{**r, "method": "before"} for r in before if r["method"] == "econ"]
-        both += [{**r, "method": "after"} for r in records if r["method"] == "econ"]
+            result[name] = econ_replays([r for r in rows if r.method == "econ"], bench)[1]
+        both = [r.model_copy(update={"method": "before"}) for r in before if r.method == "econ"]
+        both += [r.model_copy(update={"method": "after"}) for r in records if r.method == "econ"]
         (pair,) = paired_stats(both, ["before", "after"])
         result["before_vs_after"] = pair
     print(json.dumps(result, indent=1))

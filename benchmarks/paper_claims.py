@@ -31,7 +31,8 @@ from pathlib import Path
 
 from econ.compute import build_report
 from econ.evaluate import run_methods
-from econ.run_records import latest_records, read_records
+from econ.records import EvalRecord
+from econ.run_records import read_eval_records
 from econ.runs import RECORDS, open_run
 from econ.stats import paired_stats
 from econ.tasks import get_benchmark
@@ -104,9 +105,9 @@ def cell_config(cell: Cell, model: str) -> dict:
     }
 
 
-def records_of(out: Path, cell: Cell) -> list[dict]:
+def records_of(out: Path, cell: Cell) -> list[EvalRecord]:
     path = out / cell.name / RECORDS
-    return latest_records(read_records(path, repair=False)) if path.is_file() else []
+    return read_eval_records(path) if path.is_file() else []
 
 
 def progress(out: Path, cells: list[Cell]) -> list[dict]:
@@ -115,11 +116,11 @@ def progress(out: Path, cells: list[Cell]) -> list[dict]:
     taken: dict[str, list[float]] = {}
     for cell in cells:
         for r in records_of(out, cell):
-            if r.get("error") is None:
-                taken.setdefault(r["method"], []).append(r["latency_s"] / 4)  # 4 in flight
+            if r.error is None:
+                taken.setdefault(r.method, []).append(r.latency_s / 4)  # 4 in flight
     rows = []
     for cell in cells:
-        done = {(r["id"], r["method"]) for r in records_of(out, cell) if r.get("error") is None}
+        done = {(r.id, r.method) for r in records_of(out, cell) if r.error is None}
         left = cell.limit * len(cell.methods) - len(done)
         per_q = [
             statistics.fmean(taken[m]) if m in taken else SECONDS_PER_CALL * cell.calls_per_q(m)
@@ -138,27 +139,27 @@ def run_cell(out: Path, cell: Cell, model: str) -> None:
     asyncio.run(run_methods(cfg, run_dir, show_progress=True))
 
 
-def _acc(records: list[dict], method: str) -> tuple[int, int]:
-    rows = [r for r in records if r["method"] == method]
-    return sum(r["correct"] for r in rows), len(rows)
+def _acc(records: list[EvalRecord], method: str) -> tuple[int, int]:
+    rows = [r for r in records if r.method == method]
+    return sum(r.correct for r in rows), len(rows)
 
 
-def _tokens(records: list[dict], method: str) -> float | None:
-    rows = [r for r in records if r["method"] == method]
+def _tokens(records: list[EvalRecord], method: str) -> float | None:
+    rows = [r for r in records if r.method == method]
     if not rows:
         return None
-    return statistics.fmean(r["prompt_tokens"] + r["completion_tokens"] for r in rows)
+    return statistics.fmean(r.prompt_tokens + r.completion_tokens for r in rows)
 
 
-def _paired(a: list[dict], b: list[dict], name_a: str, name_b: str) -> dict | None:
+def _paired(a: list[EvalRecord], b: list[EvalRecord], name_a: str, name_b: str) -> dict | None:
     """McNemar of arm a against arm b on the questions both answered."""
-    rows = [{**r, "method": "a"} for r in a if r["method"] == name_a]
-    rows += [{**r, "method": "b"} for r in b if r["method"] == name_b]
-    ids_a = {r["id"] for r in rows if r["method"] == "a"}
-    ids = ids_a & {r["id"] for r in rows if r["method"] == "b"}
+    rows = [r.model_copy(update={"method": "a"}) for r in a if r.method == name_a]
+    rows += [r.model_copy(update={"method": "b"}) for r in b if r.method == name_b]
+    ids_a = {r.id for r in rows if r.method == "a"}
+    ids = ids_a & {r.id for r in rows if r.method == "b"}
     if not ids:
         return None
-    rows = [r for r in rows if r["id"] in ids]
+    rows = [r for r in rows if r.id in ids]
     (pair,) = paired_stats(rows, ["b", "a"])  # only_b: only arm a right
     ca, n = _acc(rows, "a")
     cb, _ = _acc(rows, "b")
@@ -174,8 +175,8 @@ def claims(out: Path, cells: list[Cell]) -> dict:
         base = by.get(f"{b}-base", [])
         if base:
             result["single"][b] = _paired(base, base, "econ", "cot")
-            calls = [c for r in base for c in r["trace"]]
-            cut = sum(c.get("finish_reason") == "length" for c in calls)
+            calls = [c for r in base for c in r.trace]
+            cut = sum(c.finish_reason == "length" for c in calls)
             result["cutoff"][b] = round(cut / len(calls), 3) if calls else None
         debate = by.get(f"{b}-debate", [])
         if base and debate:
@@ -255,10 +256,10 @@ def plot(out: Path, cells: list[Cell], path: Path) -> None:
     fig, axes = plt.subplots(1, len(FILES), figsize=(4 * len(FILES), 3.6))
     for ax, b in zip(axes, FILES, strict=True):
         records = [r for c in cells if c.benchmark == b for r in (
-            [{**x, "method": f"{x['method']}" + ("-9" if c.name.endswith("econ9") else "")}
+            [x.model_copy(update={"method": x.method + ("-9" if c.name.endswith("econ9") else "")})
              for x in records_of(out, c)])]  # fmt: skip
         if records:
-            methods = list(dict.fromkeys(r["method"] for r in records))
+            methods = list(dict.fromkeys(r.method for r in records))
             report = build_report(records, methods, get_benchmark(b))
             for name, curve in (report.get("compute") or {}).get("curves", {}).items():
                 ax.plot([c["tokens_per_q"] for c in curve], [c["accuracy"] for c in curve],

@@ -31,7 +31,7 @@ from econ.belief.buffer import slope_t
 from econ.episodes import EPISODES
 from econ.evaluate import run_methods
 from econ.report import markdown_table, paired_markdown
-from econ.run_records import latest_records, read_records
+from econ.run_records import read_eval_records, read_records
 from econ.runs import RECORDS, open_run
 from econ.stats import paired_stats
 from econ.train import train
@@ -119,8 +119,8 @@ async def main() -> None:
             },
         )
         evals[name] = (await run_methods(cfg, eval_dir, show_progress=True))["econ"]
-        rows = latest_records(read_records(eval_dir / RECORDS, repair=False))
-        records += [{**r, "method": name} for r in rows]
+        rows = read_eval_records(eval_dir / RECORDS)
+        records += [r.model_copy(update={"method": name}) for r in rows]
     paired = paired_stats(records, list(evals))
     print(f"\nECON on the first {args.test} GSM8K test questions, model {args.model}:\n")
     print(markdown_table(evals))

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from econ.llm.base import Completion, LLMError, Reply, Sampling
+from econ.records import RECORD_LAYOUT, Call, EvalRecord
 
 
 class ScriptedCut(str):
@@ -60,6 +61,33 @@ def llms(fake_or_map):
         return fake_or_map[spec] if isinstance(fake_or_map, dict) else fake_or_map
 
     return make_llm
+
+
+def record(**fields) -> EvalRecord:
+    """A record as a run writes it, with plain defaults for every field a test does not set
+    (dicts in `trace` become Calls, filled the same way by `call`)."""
+    base = {
+        "id": "q1", "method": "cot", "epoch": 0, "benchmark": "demo", "question": "?",
+        "gold": "1", "prediction": None, "correct": False, "prompt_tokens": 0,
+        "completion_tokens": 0, "calls": 1, "failed_requests": 0, "empty_responses": 0,
+        "latency_s": 0.0, "llm_seconds": 0.0, "per_model": {}, "error": None, "details": {},
+        "trace": [], "layout": RECORD_LAYOUT,
+    }  # fmt: skip
+    merged = {**base, **fields}
+    merged["trace"] = [c if isinstance(c, Call) else call(**c) for c in merged["trace"]]
+    return EvalRecord.model_validate(merged)
+
+
+def call(**fields) -> Call:
+    """One trace entry with plain defaults for every field a test does not set."""
+    base = {
+        "role": "solver", "round": 0, "agent": None, "model": "scripted", "temperature": 0.0,
+        "top_p": 1.0, "repetition_penalty": None, "max_tokens": 64, "messages": [],
+        "response": "", "finish_reason": "stop", "empty": False, "prompt_tokens": 0,
+        "completion_tokens": 0, "latency_s": 0.0, "requests": 1, "failed_attempts": [],
+        "error": None, "cached": False,
+    }  # fmt: skip
+    return Call.model_validate({**base, **fields})
 
 
 def last_user(messages: list[dict]) -> str:

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from fakes import record
+
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "paper_claims.py"
 _spec = importlib.util.spec_from_file_location("paper_claims", SCRIPT)
 claims_mod = sys.modules["paper_claims"] = importlib.util.module_from_spec(_spec)
@@ -15,14 +17,12 @@ _spec.loader.exec_module(claims_mod)
 
 
 def rec(qid: str, method: str, correct: bool, tokens: int) -> dict:
-    return {
-        "id": qid, "method": method, "epoch": 0, "gold": "1", "correct": correct,
-        "prediction": "1" if correct else "2", "prompt_tokens": tokens, "completion_tokens": 0,
-        "calls": 1, "latency_s": 8.0, "error": None, "details": {},
-        "trace": [{"role": "solver", "round": 0, "agent": None, "response": "x",
-                   "finish_reason": "length" if tokens > 900 else "stop",
-                   "prompt_tokens": tokens, "completion_tokens": 0}],
-    }  # fmt: skip
+    finish = "length" if tokens > 900 else "stop"
+    return record(
+        id=qid, method=method, gold="1", correct=correct, prediction="1" if correct else "2",
+        prompt_tokens=tokens, latency_s=8.0,
+        trace=[{"response": "x", "finish_reason": finish, "prompt_tokens": tokens}],
+    ).model_dump(mode="json")  # fmt: skip
 
 
 def write(run: Path, records: list[dict]) -> None:

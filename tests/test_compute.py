@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import fakes
+
 from econ.compute import build_report, econ_replays, sc_prefix_records
 from econ.report import render_report, write_report
 from econ.tasks import get_benchmark
@@ -13,35 +15,31 @@ GSM = get_benchmark("gsm8k")
 
 
 def call(role, answer, agent=None, prompt=100, completion=50, round_no=0):
-    return {
-        "role": role,
-        "round": round_no,
-        "agent": agent,
-        "response": f"so \\boxed{{{answer}}}" if answer is not None else "no idea",
-        "finish_reason": "stop",
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "latency_s": 1.0,
-        "requests": 1,
-    }
+    return fakes.call(
+        role=role,
+        round=round_no,
+        agent=agent,
+        response=f"so \\boxed{{{answer}}}" if answer is not None else "no idea",
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        latency_s=1.0,
+    )
 
 
 def record(qid, method, trace, prediction, gold="7"):
-    return {
-        "id": qid,
-        "method": method,
-        "epoch": 0,
-        "gold": gold,
-        "prediction": prediction,
-        "correct": GSM.grade(prediction, gold),
-        "prompt_tokens": sum(c["prompt_tokens"] for c in trace),
-        "completion_tokens": sum(c["completion_tokens"] for c in trace),
-        "calls": len(trace),
-        "latency_s": 1.0,
-        "error": None,
-        "details": {},
-        "trace": trace,
-    }
+    return fakes.record(
+        id=qid,
+        method=method,
+        benchmark="gsm8k",
+        gold=gold,
+        prediction=prediction,
+        correct=GSM.grade(prediction, gold),
+        prompt_tokens=sum(c.prompt_tokens for c in trace),
+        completion_tokens=sum(c.completion_tokens for c in trace),
+        calls=len(trace),
+        latency_s=1.0,
+        trace=trace,
+    )
 
 
 def sc(qid, answers, method="self_consistency"):
@@ -60,14 +58,14 @@ def econ(qid, answers, committed, commit=True):
 def test_sc_at_k_votes_over_the_first_k_samples_and_costs_their_tokens():
     # q1: 3, 7, 7 -> SC@1 wrong, SC@2 a tie that goes to the earliest (3, wrong), SC@3 right.
     rows = sc_prefix_records([sc("q1", ["3", "7", "7"]), sc("q2", ["7", "7", "1"])], GSM)
-    by = {(r["id"], r["method"]): r for r in rows["self_consistency"]}
-    assert [by["q1", f"self_consistency@{k}"]["correct"] for k in (1, 2, 3)] == [
+    by = {(r.id, r.method): r for r in rows["self_consistency"]}
+    assert [by["q1", f"self_consistency@{k}"].correct for k in (1, 2, 3)] == [
         False,
         False,
         True,
     ]
-    assert [by["q2", f"self_consistency@{k}"]["correct"] for k in (1, 2, 3)] == [True] * 3
-    assert [by["q1", f"self_consistency@{k}"]["prompt_tokens"] for k in (1, 2, 3)] == [
+    assert [by["q2", f"self_consistency@{k}"].correct for k in (1, 2, 3)] == [True] * 3
+    assert [by["q1", f"self_consistency@{k}"].prompt_tokens for k in (1, 2, 3)] == [
         100,
         200,
         300,
@@ -90,10 +88,10 @@ def test_econ_replay_counts_overrides_by_whether_they_were_right():
         "right_to_wrong": 1,
         "wrong_to_wrong": 1,
     }
-    majority = {r["id"]: r for r in rows if r["method"] == "econ:majority"}
-    assert [majority[q]["correct"] for q in ("q1", "q2", "q3", "q4")] == [True, False, True, False]
+    majority = {r.id: r for r in rows if r.method == "econ:majority"}
+    assert [majority[q].correct for q in ("q1", "q2", "q3", "q4")] == [True, False, True, False]
     # the majority costs the strategy and the executors, not the commitment
-    assert majority["q1"]["prompt_tokens"] == 60 + 3 * 100
+    assert majority["q1"].prompt_tokens == 60 + 3 * 100
 
 
 def test_two_waves_replay_stops_where_the_first_two_of_three_agree():
@@ -104,14 +102,14 @@ def test_two_waves_replay_stops_where_the_first_two_of_three_agree():
         econ("q4", ["7", "7", "7"], "7", commit=False),  # unanimous, no commitment call
     ]
     rows, _ = econ_replays(records, GSM)
-    wave = {r["id"]: r for r in rows if r["method"] == "econ:two-wave"}
-    assert [wave[q]["prediction"] for q in ("q1", "q2", "q3", "q4")] == ["7", "7", "7", "7"]
-    assert wave["q1"]["correct"] and not records[0]["correct"]
+    wave = {r.id: r for r in rows if r.method == "econ:two-wave"}
+    assert [wave[q].prediction for q in ("q1", "q2", "q3", "q4")] == ["7", "7", "7", "7"]
+    assert wave["q1"].correct and not records[0].correct
     # two executors and the strategy, against the record's full cost when the wave split
-    assert wave["q1"]["prompt_tokens"] == 60 + 2 * 100
-    assert wave["q4"]["prompt_tokens"] == 60 + 2 * 100
-    assert wave["q2"]["prompt_tokens"] == records[1]["prompt_tokens"] == 60 + 300 + 500
-    assert wave["q3"]["calls"] == records[2]["calls"]
+    assert wave["q1"].prompt_tokens == 60 + 2 * 100
+    assert wave["q4"].prompt_tokens == 60 + 2 * 100
+    assert wave["q2"].prompt_tokens == records[1].prompt_tokens == 60 + 300 + 500
+    assert wave["q3"].calls == records[2].calls
 
 
 def test_matched_verdict_uses_the_smallest_k_at_or_above_the_methods_tokens(tmp_path):

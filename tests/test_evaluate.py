@@ -7,13 +7,14 @@ import functools
 import json
 
 import pytest
-from fakes import ScriptedLLM, failing, last_user, llms
+from fakes import ScriptedLLM, failing, last_user, llms, record
 
 from econ.config import load_config
 from econ.errors import UserError
-from econ.evaluate import EvalRecord, run_methods, solve_one
+from econ.evaluate import run_methods, solve_one
 from econ.methods.registry import build_method
 from econ.plots import rolling_mean
+from econ.records import EvalRecord
 from econ.run_records import latest_records, read_records
 from econ.runs import RECORDS, new_run_dir
 from econ.stats import wilson_interval
@@ -114,9 +115,9 @@ def test_an_unexpected_exception_costs_one_question_not_the_run(tmp_path):
 
 
 def test_latest_record_per_key_wins():
-    old = {"id": "q1", "method": "cot", "error": "HTTP 500", "n": 1}
-    retry = {"id": "q1", "method": "cot", "error": None, "n": 2}
-    other_epoch = {"id": "q1", "method": "cot", "epoch": 1, "error": None, "n": 3}
+    old = record(id="q1", method="cot", error="HTTP 500", calls=1)
+    retry = record(id="q1", method="cot", calls=2)
+    other_epoch = record(id="q1", method="cot", epoch=1, calls=3)
     assert latest_records([old, other_epoch, retry]) == [retry, other_epoch]
 
 

@@ -61,7 +61,7 @@ def calls(llm, requests: list[dict]) -> list[dict]:
                 await log.chat(llm, MESSAGES, sampling, role="solver")
         finally:
             await aclose_all()
-        return log.calls
+        return [c.model_dump() for c in log.calls]
 
     return asyncio.run(go())
 

@@ -28,7 +28,7 @@ def test_cot_is_one_greedy_call():
     sol, log = run(build_method("cot", RunConfig(), llms(fake)))
     assert sol.prediction == "5"
     assert len(fake.calls) == 1 and fake.calls[0]["temperature"] == 0.0
-    assert log.usage().calls == 1 and log.calls[0]["role"] == "solver"
+    assert log.usage().calls == 1 and log.calls[0].role == "solver"
 
 
 def test_self_consistency_samples_k_with_distinct_seeds_and_votes():
@@ -61,14 +61,14 @@ def test_debate_rounds_show_only_others_previous_answers():
     cfg.debate.agents, cfg.debate.rounds = 3, 3
     sol, log = run(build_method("debate", cfg, llms(fake)))
     assert len(fake.calls) == 9
-    assert [c["round"] for c in log.calls] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert [c.round for c in log.calls] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
     for call in log.calls:
-        if call["round"] == 1:
-            assert len(call["messages"]) == 1
+        if call.round == 1:
+            assert len(call.messages) == 1
             continue
-        i, prev = call["agent"], call["round"] - 1
-        others = last_user(call["messages"])
-        own = call["messages"][-2]
+        i, prev = call.agent, call.round - 1
+        others = last_user(call.messages)
+        own = call.messages[-2]
         assert own["role"] == "assistant" and f"R{prev}-agent{i} " in own["content"]
         assert f"R{prev}-agent{i} " not in others
         for j in {0, 1, 2} - {i}:

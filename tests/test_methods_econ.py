@@ -7,7 +7,7 @@ import re
 
 import pytest
 import torch
-from fakes import ScriptedCut, ScriptedLLM, last_user
+from fakes import ScriptedCut, ScriptedLLM, last_user, record
 
 from econ.belief.embedder import Embedder
 from econ.belief.networks import BeliefConfig, EconAgents
@@ -91,7 +91,7 @@ def test_executors_are_independent_and_use_their_own_actions(embedder):
     assert result.decided_by == "commitment"
     commit_prompt = last_user(coord.calls[-1]["messages"])
     assert all(f"EXEC{i}-TEXT" in commit_prompt for i in range(3))
-    assert [c["role"] for c in result.trace].count("coordinator") == 1
+    assert [c.role for c in result.trace].count("coordinator") == 1
 
 
 def test_untrained_networks_choose_range_midpoints(embedder):
@@ -117,7 +117,7 @@ def test_nine_executors_in_groups_of_three_keep_prompts_bounded(embedder):
         **PAPER,
     )
     result = asyncio.run(system.solve(Q, GSM))
-    roles = [c["role"] for c in result.trace]
+    roles = [c.role for c in result.trace]
     assert roles.count("strategy") == 1
     assert roles.count("local_coordinator") == 3 and roles.count("coordinator") == 1
     for call in coord.calls[1:]:
@@ -164,7 +164,7 @@ def test_strategy_that_states_the_answer_is_retried_then_trimmed(embedder):
         coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
     )
     result = asyncio.run(system.solve(Q, GSM))
-    assert [c["role"] for c in result.trace].count("strategy") == 2
+    assert [c.role for c in result.trace].count("strategy") == 2
     assert result.strategy == "Add 3 and 4."
 
 
@@ -174,7 +174,7 @@ def test_method_only_strategy_is_not_retried(embedder):
         coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder
     )
     result = asyncio.run(system.solve(Q, GSM))
-    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert [c.role for c in result.trace].count("strategy") == 1
     assert result.strategy == "Add the two amounts to get the final answer."
 
 
@@ -190,9 +190,9 @@ def test_cut_strategy_is_trimmed_at_its_last_sentence_without_a_retry(embedder):
         coord, [executor(0)], EconAgents(BeliefConfig(n_agents=1)), embedder=embedder, **PAPER
     )
     result = asyncio.run(system.solve(Q, GSM))
-    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert [c.role for c in result.trace].count("strategy") == 1
     assert result.strategy == "First count the apples Tom has."
-    assert "First count the apples Tom has." in last_user(result.trace[1]["messages"])
+    assert "First count the apples Tom has." in last_user(result.trace[1].messages)
 
     dropping = EconSystem(
         coord,
@@ -202,9 +202,9 @@ def test_cut_strategy_is_trimmed_at_its_last_sentence_without_a_retry(embedder):
         strategy_when_cut="drop",
     )
     result = asyncio.run(dropping.solve(Q, GSM))
-    assert [c["role"] for c in result.trace].count("strategy") == 1
+    assert [c.role for c in result.trace].count("strategy") == 1
     assert result.strategy == ""
-    assert "coordinator suggests" not in last_user(result.trace[1]["messages"])
+    assert "coordinator suggests" not in last_user(result.trace[1].messages)
 
 
 def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder):
@@ -219,7 +219,7 @@ def test_commitment_without_a_box_is_reasked_never_read_from_commentary(embedder
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "4.5" and result.decided_by == "reask"
     assert result.usage.calls == 1 + 3 + 2
-    assert [c["max_tokens"] for c in result.trace if c["role"] == "coordinator"][1] <= 64
+    assert [c.max_tokens for c in result.trace if c.role == "coordinator"][1] <= 64
 
 
 def test_failed_reask_falls_back_to_the_executors_majority(embedder):
@@ -405,7 +405,7 @@ def test_unanimous_executors_commit_without_a_commitment_call(embedder):
     coord, system = _team(["7", "7", "7"], "\\boxed{9}", embedder)
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "7" and result.decided_by == "unanimous"
-    assert [c["role"] for c in result.trace] == ["strategy"] + ["executor"] * 3
+    assert [c.role for c in result.trace] == ["strategy"] + ["executor"] * 3
     assert len(coord.calls) == 1  # the strategy only
 
     coord, paying = _team(
@@ -443,9 +443,9 @@ def test_a_split_is_decided_by_a_short_answer_first_commitment(embedder):
     coord, system = _team(["7", "6", "5"], "\\boxed{6} Solution 2 adds both amounts.", embedder)
     result = asyncio.run(system.solve(Q, GSM))
     assert result.answer == "6" and result.decided_by == "commitment"
-    (commit,) = [c for c in result.trace if c["role"] == "coordinator"]
-    assert commit["max_tokens"] == 96
-    prompt = last_user(commit["messages"])
+    (commit,) = [c for c in result.trace if c.role == "coordinator"]
+    assert commit.max_tokens == 96
+    prompt = last_user(commit.messages)
     assert "Start your reply with that final answer alone inside \\boxed{}" in prompt
 
 
@@ -501,7 +501,7 @@ def test_two_waves_ask_the_rest_only_when_the_first_wave_disagrees(embedder):
     coord, system = _team(["7", "7", "3"], "\\boxed{3}", embedder, waves=True)
     result = asyncio.run(system.solve(Q, GSM))
     assert (result.answer, result.decided_by) == ("7", "unanimous")
-    assert [c["role"] for c in result.trace] == ["strategy"] + ["executor"] * 2
+    assert [c.role for c in result.trace] == ["strategy"] + ["executor"] * 2
     assert system.executors[2].calls == [] and len(coord.calls) == 1
     assert result.executors[2] is None and result.to_json()["executors"][2] is None
     assert result.steps[0].acted == [True, True, False]
@@ -520,18 +520,17 @@ def test_two_waves_live_spend_and_answer_what_the_replay_of_one_wave_predicts(em
     from econ.methods.econ import Econ
 
     def as_record(result):
-        return {"id": "q", "method": "econ", "epoch": 0, "gold": "7", "error": None,
-                "prediction": result.answer, "correct": GSM.grade(result.answer, "7"),
-                "trace": result.trace}  # fmt: skip
+        return record(id="q", method="econ", gold="7", prediction=result.answer,
+                      correct=GSM.grade(result.answer, "7"), trace=result.trace)  # fmt: skip
 
     _, one_wave = _team(answers, "\\boxed{6} because", embedder)
     _, two_waves = _team(answers, "\\boxed{6} because", embedder, waves=True)
     full, live = (asyncio.run(s.solve(Q, GSM)) for s in (one_wave, two_waves))
     rows, _ = econ_replays([as_record(full)], GSM)
-    (replayed,) = [r for r in rows if r["method"] == "econ:two-wave"]
-    assert replayed["prediction"] == live.answer
-    assert replayed["prompt_tokens"] == live.usage.prompt_tokens
-    assert replayed["completion_tokens"] == live.usage.completion_tokens
+    (replayed,) = [r for r in rows if r.method == "econ:two-wave"]
+    assert replayed.prediction == live.answer
+    assert replayed.prompt_tokens == live.usage.prompt_tokens
+    assert replayed.completion_tokens == live.usage.completion_tokens
     # and `econ rescore` re-decides the live two-wave run as it was decided
     again = Econ.replay(live.trace, GSM, EconConfig())
     assert (again.prediction, again.details["decided_by"]) == (live.answer, live.decided_by)

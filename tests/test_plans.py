@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import ScriptedLLM, last_user, llms
+from fakes import ScriptedLLM, last_user, llms, record
 
 from econ.compute import build_report
 from econ.config import RunConfig
@@ -331,24 +331,13 @@ def test_econ_coordinator_commits_to_a_plan_by_its_number_and_replay_agrees():
 def test_a_plan_run_reports_the_official_metrics():
     questions = load_questions("travelplanner", FIXTURE)
     records = [
-        {
-            "id": q.id,
-            "method": "cot",
-            "epoch": 0,
-            "gold": q.gold,
-            "prediction": dump_plan(annotated(i)) if i < 2 else None,
-            "correct": i < 2,
-            "error": None,
-            "prompt_tokens": 10,
-            "completion_tokens": 5,
-            "calls": 1,
-            "failed_requests": 0,
-            "empty_responses": 0,
-            "latency_s": 1.0,
-            "llm_seconds": 1.0,
-            "details": {},
-            "trace": [],
-        }
+        record(
+            id=q.id,
+            benchmark="travelplanner",
+            gold=q.gold,
+            prediction=dump_plan(annotated(i)) if i < 2 else None,
+            correct=i < 2,
+        )
         for i, q in enumerate(questions)
     ]
     report = build_report(records, ["cot"], BENCH)

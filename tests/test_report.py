@@ -5,30 +5,28 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import record
 
+from econ.records import EvalRecord
 from econ.report import write_report
 from econ.stats import clustered_interval, paired_stats, summarize, wilson_interval
 
 
-def rec(method: str, qid: str, correct: bool, epoch: int | None = None, **details) -> dict:
-    """A record with only the fields the report reads; no epoch key unless one is given."""
-    record = {
-        "id": qid,
-        "method": method,
-        "correct": correct,
-        "prompt_tokens": 100,
-        "completion_tokens": 50,
-        "calls": 1,
-        "latency_s": 2.0,
-        "error": None,
-        "details": details,
-    }
-    if epoch is not None:
-        record["epoch"] = epoch
-    return record
+def rec(method: str, qid: str, correct: bool, epoch: int = 0, **details) -> EvalRecord:
+    """A record with the figures the report reads."""
+    return record(
+        id=qid,
+        method=method,
+        epoch=epoch,
+        correct=correct,
+        prompt_tokens=100,
+        completion_tokens=50,
+        latency_s=2.0,
+        details=details,
+    )
 
 
-def run(method: str, right: str, epoch: int | None = None) -> list[dict]:
+def run(method: str, right: str, epoch: int = 0) -> list[EvalRecord]:
     """One record per question q0..q9; `right` is a 10-character string of 1s and 0s."""
     return [rec(method, f"q{i}", c == "1", epoch) for i, c in enumerate(right)]
 
@@ -128,8 +126,8 @@ def test_decided_by_is_counted_per_method():
 
 def test_write_report_json_shape_and_markdown(tmp_path):
     records = run("cot", "1100000000") + run("econ", "0111110000") + run("sc", "1" * 10)
-    records[10]["details"] = {"decided_by": "reask"}
-    records[11]["details"] = {"decided_by": "commitment"}
+    records[10].details = {"decided_by": "reask"}
+    records[11].details = {"decided_by": "commitment"}
     methods = ["cot", "econ", "sc"]
     summary, paired = summarize(records, methods), paired_stats(records, methods)
     write_report(tmp_path, {"methods": summary, "paired": paired}, "demo (10 questions)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import fakes
 from typer.testing import CliRunner
 
 from econ.cli import app
@@ -12,31 +13,25 @@ from econ.runs import CONFIG, RECORDS
 
 
 def call(role, response, *, agent=None, round_no=0, finish="stop"):
-    return {
-        "role": role,
-        "round": round_no,
-        "agent": agent,
-        "response": response,
-        "finish_reason": finish,
-    }
+    return fakes.call(
+        role=role, round=round_no, agent=agent, response=response, finish_reason=finish
+    )
 
 
 def record(qid, method, trace, prediction, correct, gold="18"):
-    return {
-        "id": qid,
-        "method": method,
-        "benchmark": "gsm8k",
-        "gold": gold,
-        "prediction": prediction,
-        "correct": correct,
-        "prompt_tokens": 10,
-        "completion_tokens": 10,
-        "calls": len(trace),
-        "latency_s": 1.0,
-        "error": None,
-        "details": {},
-        "trace": trace,
-    }
+    return fakes.record(
+        id=qid,
+        method=method,
+        benchmark="gsm8k",
+        gold=gold,
+        prediction=prediction,
+        correct=correct,
+        prompt_tokens=10,
+        completion_tokens=10,
+        calls=len(trace),
+        latency_s=1.0,
+        trace=trace,
+    ).model_dump(mode="json")
 
 
 def write_run(tmp_path, records):

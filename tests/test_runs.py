@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from econ.run_records import append_record, has_key, read_records, rewrite_records
+from fakes import record
+
+from econ.run_records import append_record, eval_record, read_records, rewrite_records
 from econ.runs import CONFIG, open_run
 
 ROWS = [{"id": "q1", "method": "cot", "error": None}, {"id": "q2", "method": "cot", "error": None}]
@@ -49,11 +51,16 @@ def test_appended_and_rewritten_records_read_back_unchanged(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]  # no temp file left
 
 
-def test_a_record_has_a_key_only_with_string_id_and_method_and_an_integer_epoch():
-    assert has_key({"id": "q", "method": "cot"}) and has_key({"id": "q", "method": "m", "epoch": 2})
-    assert not has_key({"id": 1, "method": "cot"})
-    assert not has_key({"id": "q", "method": "cot", "epoch": True})
-    assert not has_key({"id": "q", "method": "cot", "epoch": "0"})
+def test_a_record_reads_only_with_string_id_and_method_and_an_integer_epoch():
+    whole = record(id="q", method="m", epoch=2).model_dump(mode="json")
+    assert eval_record(whole).epoch == 2
+    assert eval_record({k: v for k, v in whole.items() if k != "epoch"}).epoch == 0  # layout 1
+    assert eval_record({**whole, "id": 1}) is None
+    assert eval_record({**whole, "epoch": True}) is None
+    assert eval_record({**whole, "epoch": "0"}) is None
+    assert eval_record({**whole, "epoch": -1}) is None
+    assert eval_record({k: v for k, v in whole.items() if k != "trace"}) is None
+    assert eval_record([whole]) is None
 
 
 def test_open_run_creates_a_run_then_continues_it_with_its_saved_config(tmp_path):

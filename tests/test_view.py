@@ -25,6 +25,7 @@ from econ.cli import app
 from econ.compute import build_report
 from econ.methods.base import ANSWER_FORMAT
 from econ.methods.econ import prompts as P
+from econ.records import EvalRecord
 from econ.tasks import get_benchmark
 
 INJECTION = "</script><b>x</b>"
@@ -73,7 +74,7 @@ def call(
         "finish_reason": None if error else finish, "empty": False,
         "prompt_tokens": tokens[0], "completion_tokens": 0 if error else tokens[1],
         "latency_s": 2.5, "requests": 1 + len(failed), "failed_attempts": list(failed),
-        "error": error,
+        "error": error, "cached": False,
     }  # fmt: skip
 
 
@@ -195,7 +196,8 @@ def make_compare_run(run: Path) -> list[dict]:
     records = compare_records()
     (run / "config.yaml").write_text(config_yaml(METHODS))
     write_jsonl(run / "records.jsonl", records)
-    report = build_report(records, METHODS, get_benchmark("gsm8k"))
+    typed = [EvalRecord.model_validate(r) for r in records]
+    report = build_report(typed, METHODS, get_benchmark("gsm8k"))
     (run / "summary.json").write_text(json.dumps(report))
     (run / "accuracy_vs_tokens.png").write_bytes(PNG)
     return records
@@ -347,8 +349,9 @@ def test_view_writes_one_self_contained_page(tmp_path):
     # Every record with its full trace, ordered by question and then by the config's methods.
     order = [(r["id"], r["method"]) for r in data["records"]]
     assert order == [(q, m) for q in ("q1", "q2") for m in METHODS]
+    as_read = [EvalRecord.model_validate(r).model_dump(mode="json") for r in records]
     assert sorted(data["records"], key=lambda r: (r["id"], r["method"])) == sorted(
-        records, key=lambda r: (r["id"], r["method"])
+        as_read, key=lambda r: (r["id"], r["method"])
     )
     assert data["summary"]["econ"]["errors"] == 1 and len(data["paired"]) == 3
     # "72" and "72.0" are the same answer; q2's methods disagree on answer and verdict.

@@ -16,8 +16,9 @@ also reports:
   smallest k whose tokens per question are at or above the method's own, paired on the same
   questions (McNemar exact).
 
-The derived rows are ordinary records (id, epoch, method, correct, tokens), so `summarize` and
-`paired_stats` score them exactly as they score a method that was run.
+The derived rows are ordinary `EvalRecord`s (the question's record with the method, answer,
+cost and calls it would have had), so `summarize` and `paired_stats` score them exactly as
+they score a method that was run.
 """
 
 from __future__ import annotations
@@ -26,97 +27,99 @@ from collections import defaultdict
 
 from econ.methods.econ.commit import wave_answer, wave_size
 from econ.methods.voting import answered, majority, stored_answer
+from econ.records import Call, EvalRecord
 from econ.stats import paired_stats, summarize
 from econ.tasks import Benchmark
 from econ.tasks.plans.checks import run_plan_metrics
 
 
-def tokens(calls: list[dict]) -> int:
-    return sum(c.get("prompt_tokens", 0) + c.get("completion_tokens", 0) for c in calls)
+def tokens(calls: list[Call]) -> int:
+    return sum(c.prompt_tokens + c.completion_tokens for c in calls)
 
 
-def _row(rec: dict, method: str, prediction: str | None, calls: list[dict], bench) -> dict:
-    """A derived record: what `method` would have answered and spent on `rec`'s question."""
-    correct = rec["error"] is None and bool(bench.grade(prediction, rec["gold"]))
-    return {
-        "id": rec["id"],
-        "epoch": rec.get("epoch", 0),
-        "method": method,
-        "prediction": prediction,
-        "gold": rec["gold"],
-        "correct": correct,
-        "prompt_tokens": sum(c.get("prompt_tokens", 0) for c in calls),
-        "completion_tokens": sum(c.get("completion_tokens", 0) for c in calls),
-        "calls": sum(c.get("requests", 1) for c in calls),
-        "latency_s": max((c.get("latency_s", 0.0) for c in calls), default=0.0),
-        "error": rec["error"],
-        "details": {},
-    }
+def _row(
+    rec: EvalRecord, method: str, prediction: str | None, calls: list[Call], bench: Benchmark
+) -> EvalRecord:
+    """A derived record: what `method` would have answered and spent on `rec`'s question,
+    with the calls it would have made as its trace."""
+    return rec.model_copy(
+        update={
+            "method": method,
+            "prediction": prediction,
+            "correct": rec.error is None and bool(bench.grade(prediction, rec.gold)),
+            "prompt_tokens": sum(c.prompt_tokens for c in calls),
+            "completion_tokens": sum(c.completion_tokens for c in calls),
+            "calls": sum(c.requests for c in calls),
+            "latency_s": max((c.latency_s for c in calls), default=0.0),
+            "details": {},
+            "trace": calls,
+        }
+    )
 
 
-def sc_prefix_records(records: list[dict], bench: Benchmark) -> dict[str, list[dict]]:
+def sc_prefix_records(records: list[EvalRecord], bench: Benchmark) -> dict[str, list[EvalRecord]]:
     """Per self-consistency method (any whose calls are "sampler" calls): the rows of SC@k for
     k = 1..K, K the most samples any of its records holds."""
-    by_method: dict[str, list[dict]] = defaultdict(list)
+    by_method: dict[str, list[EvalRecord]] = defaultdict(list)
     for rec in records:
-        if any(c["role"] == "sampler" for c in rec["trace"]):
-            by_method[rec["method"]].append(rec)
-    rows: dict[str, list[dict]] = {}
+        if any(c.role == "sampler" for c in rec.trace):
+            by_method[rec.method].append(rec)
+    rows: dict[str, list[EvalRecord]] = {}
     for method, recs in by_method.items():
-        top = max(1 + max(c["agent"] for c in r["trace"] if c["role"] == "sampler") for r in recs)
+        top = max(1 + max(c.agent or 0 for c in r.trace if c.role == "sampler") for r in recs)
         rows[method] = []
         for rec in recs:
-            done = answered(rec["trace"], "sampler")
+            done = answered(rec.trace, "sampler")
             for k in range(1, top + 1):
-                used = [c for c in rec["trace"] if c["role"] == "sampler" and c["agent"] < k]
-                answers = [stored_answer(c, bench) for c in done if c["agent"] < k]
+                used = [c for c in rec.trace if c.role == "sampler" and (c.agent or 0) < k]
+                answers = [stored_answer(c, bench) for c in done if (c.agent or 0) < k]
                 vote = majority(answers, bench)
                 rows[method].append(_row(rec, f"{method}@{k}", vote, used, bench))
     return rows
 
 
-def _round0_answers(rec: dict, bench: Benchmark) -> list[str | None]:
-    calls = [c for c in answered(rec["trace"], "executor") if c["round"] == 0]
+def _round0_answers(rec: EvalRecord, bench: Benchmark) -> list[str | None]:
+    calls = [c for c in answered(rec.trace, "executor") if c.round == 0]
     return [stored_answer(c, bench) for c in calls]
 
 
-def _two_wave(rec: dict, bench: Benchmark) -> dict:
+def _two_wave(rec: EvalRecord, bench: Benchmark) -> EvalRecord:
     """The record as executors in two waves would have left it (see the module docstring)."""
-    name = f"{rec['method']}:two-wave"
-    round0 = [c for c in rec["trace"] if c["round"] == 0]
-    n = 1 + max(c["agent"] for c in round0 if c["role"] == "executor")
+    name = f"{rec.method}:two-wave"
+    round0 = [c for c in rec.trace if c.round == 0]
+    n = 1 + max(c.agent or 0 for c in round0 if c.role == "executor")
     w = wave_size(n)
-    first = [c for c in answered(round0, "executor") if c["agent"] < w]
+    first = [c for c in answered(round0, "executor") if (c.agent or 0) < w]
     answer = wave_answer([stored_answer(c, bench) for c in first], bench)
     if w == n or len(first) < w or answer is None:
-        return _row(rec, name, rec["prediction"], rec["trace"], bench)
+        return _row(rec, name, rec.prediction, rec.trace, bench)
     used = [
-        c for c in round0 if c["role"] == "strategy" or c["role"] == "executor" and c["agent"] < w
+        c for c in round0 if c.role == "strategy" or c.role == "executor" and (c.agent or 0) < w
     ]
     return _row(rec, name, answer, used, bench)
 
 
-def econ_replays(records: list[dict], bench: Benchmark) -> tuple[list[dict], dict[str, dict]]:
+def econ_replays(
+    records: list[EvalRecord], bench: Benchmark
+) -> tuple[list[EvalRecord], dict[str, dict]]:
     """Per ECON method (any with "executor" calls): the rows of its executors' majority and of
     two waves, and the override counts of its commitment against that majority."""
-    rows: list[dict] = []
+    rows: list[EvalRecord] = []
     counts: dict[str, dict] = {}
     for rec in records:
-        if rec["method"] == "econ-vote" or not any(c["role"] == "executor" for c in rec["trace"]):
+        if rec.method == "econ-vote" or not any(c.role == "executor" for c in rec.trace):
             continue
         answers = _round0_answers(rec, bench)
         vote = majority(answers, bench)
-        used = [
-            c for c in rec["trace"] if c["role"] in ("strategy", "executor") and c["round"] == 0
-        ]
-        row = _row(rec, f"{rec['method']}:majority", vote, used, bench)
+        used = [c for c in rec.trace if c.role in ("strategy", "executor") and c.round == 0]
+        row = _row(rec, f"{rec.method}:majority", vote, used, bench)
         rows += [row, _two_wave(rec, bench)]
         c = counts.setdefault(
-            rec["method"],
+            rec.method,
             {"questions": 0, "unanimous": 0, "overrides": 0, "wrong_to_right": 0,
              "right_to_wrong": 0, "wrong_to_wrong": 0},
         )  # fmt: skip
-        if rec["error"] is not None:
+        if rec.error is not None:
             continue
         c["questions"] += 1
         valid = [a for a in answers if a is not None]
@@ -125,12 +128,12 @@ def econ_replays(records: list[dict], bench: Benchmark) -> tuple[list[dict], dic
             and len(valid) == len(answers)
             and all(bench.same_answer(a, vote) for a in valid)
         )
-        if vote is None or rec["prediction"] is None or bench.same_answer(rec["prediction"], vote):
+        if vote is None or rec.prediction is None or bench.same_answer(rec.prediction, vote):
             continue
         c["overrides"] += 1
-        if rec["correct"]:
+        if rec.correct:
             c["wrong_to_right"] += 1
-        elif row["correct"]:
+        elif row.correct:
             c["right_to_wrong"] += 1
         else:
             c["wrong_to_wrong"] += 1
@@ -166,7 +169,7 @@ def _brief(s: dict) -> dict:
     }
 
 
-def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -> dict | None:
+def compute_section(records: list[EvalRecord], methods: list[str], bench: Benchmark) -> dict | None:
     """summary.json's "compute": {"curves": {sc: [{k, n, correct, accuracy, ci95,
     tokens_per_q, ...}]}, "replays": {econ: {"majority": {...}, "questions", "unanimous",
     "overrides", "wrong_to_right", "right_to_wrong", "wrong_to_wrong"}}, "matched": [{method,
@@ -177,7 +180,7 @@ def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -
     if not prefix and not replay_rows:
         return None
     curve_names = {
-        m: sorted({r["method"] for r in rows}, key=lambda n: int(n.rsplit("@", 1)[1]))
+        m: sorted({r.method for r in rows}, key=lambda n: int(n.rsplit("@", 1)[1]))
         for m, rows in prefix.items()
     }
     replay_names = [f"{m}:{kind}" for m in overrides for kind in ("majority", "two-wave")]
@@ -220,7 +223,7 @@ def compute_section(records: list[dict], methods: list[str], bench: Benchmark) -
     }
 
 
-def build_report(records: list[dict], methods: list[str], bench: Benchmark) -> dict:
+def build_report(records: list[EvalRecord], methods: list[str], bench: Benchmark) -> dict:
     """summary.json's content: {"methods": summarize, "paired": paired_stats, "compute":
     compute_section, "plans": TravelPlanner's metrics per method} ("compute" only when there
     is one, "plans" only on a plan benchmark)."""

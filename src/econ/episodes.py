@@ -10,70 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from econ.errors import UserError
+from econ.records import EPISODE_LAYOUT, EpisodeRecord
 from econ.run_records import read_records, rewrite_records
 
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
 EPISODES = "episodes.jsonl"
-EPISODE_LAYOUT = 1
-"""The layout of an episode record (`EpisodeRecord.layout`): a run whose records have another
-one is refused on resume, saying which, rather than read by guesswork."""
-
-
-class EpisodeRecord(BaseModel):
-    """One line of episodes.jsonl: one training question, played, rewarded and learned from.
-
-    The fields are written in this order. An episode lost to an LLM failure has `error` set
-    and only the fields before it, `seconds` and the defaults.
-    """
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    episode: int
-    """The episode's number, from 0; episode k plays training question k modulo the pool."""
-    id: str
-    """The question's id."""
-    gold: str
-    """The reference answer."""
-    error: str | None = None
-    """The LLM failure that lost this question; None when it was played."""
-    answer: str | None = None
-    """The team's final commitment."""
-    correct: bool = False
-    """Whether the final commitment grades equal to `gold`."""
-    reward_tot: float = 0.0
-    """The team reward r_tot of the last round (`econ.belief.rewards`)."""
-    rewards: list[float] | None = None
-    """Each executor's reward r_i in the last round."""
-    actions: list[dict[str, float]] | None = None
-    """Each executor's round-0 action: control name -> value in real units."""
-    agree: list[bool] | None = None
-    """Whether each executor's last answer agreed with the final commitment."""
-    rounds: int = 0
-    """Stage-2 revision rounds played after the first commitment."""
-    stable: bool = True
-    """Whether every later commitment kept the first one's answer."""
-    tokens: int = 0
-    """Prompt plus completion tokens of the episode's calls."""
-    seconds: float = 0.0
-    """Wall time of the whole episode, updates included."""
-    exploration_std: float = 0.0
-    """The exploration noise's standard deviation when the episode was played."""
-    update_ms: float | None = None
-    """Milliseconds the episode's gradient updates took together; None when none ran."""
-    losses: dict[str, float] | None = None
-    """Each loss averaged over the episode's updates (`Learner.update`); None when none ran."""
-    evidence: list[dict[str, dict[str, float | None]]] | None = None
-    """Per executor, per control, after this episode: the t of its own-correctness evidence
-    test, the test's sequential boundary, and the control's target (normalised) once the
-    evidence has moved it (`econ.belief.evidence`); None when not played."""
-    layout: int = EPISODE_LAYOUT
-    """The layout of this record (`EPISODE_LAYOUT`); records written before the field existed
-    have none and are layout 1, the same fields."""
 
 
 def records_before(path: Path, start: int) -> list[EpisodeRecord]:

@@ -13,9 +13,6 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from econ.compute import build_report
 from econ.config import EPOCH_SEED_STRIDE, RunConfig
@@ -24,73 +21,18 @@ from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import MakeLLM, Method
-from econ.methods.calls import Call, CallLog, ModelUsage, gather_all
+from econ.methods.calls import CallLog, gather_all
 from econ.methods.registry import build_method
+from econ.records import RECORD_LAYOUT, EvalRecord
 from econ.report import write_report
-from econ.run_records import RECORD_LAYOUT, append_record, load_run_records, record_key
+from econ.run_records import append_record, load_run_records, record_key
 from econ.runs import RECORDS, progress_bar, run_lock
 from econ.tasks import Benchmark, Question, get_benchmark
 from econ.tasks.datasets import RunData, read_run_data
 
-__all__ = ["EvalRecord", "questions_in_flight", "run_methods", "solve_one"]
+__all__ = ["questions_in_flight", "run_methods", "solve_one"]
 
 log = logging.getLogger(__name__)
-
-
-class EvalRecord(BaseModel):
-    """One line of records.jsonl: one method's answer to one question in one epoch, what it
-    cost, and every call it made (the evidence `econ rescore` and `econ view` read back).
-
-    The fields are written in this order. Runs written before `epoch` existed have none
-    (readers take 0).
-    """
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    id: str
-    """The question's id, unique within its benchmark."""
-    method: str
-    """The method's registered name (econ.methods.registry)."""
-    epoch: int
-    """Which of the run's epochs; epoch k sampled with seed + k * EPOCH_SEED_STRIDE."""
-    benchmark: str
-    """The benchmark the question belongs to, which says how answers are compared."""
-    question: str
-    """The question as the models read it."""
-    gold: str
-    """The reference answer."""
-    prediction: str | None
-    """The method's final answer; None when it gave none or the question errored."""
-    correct: bool
-    """Whether `prediction` grades equal to `gold`; False whenever `error` is set."""
-    prompt_tokens: int
-    """`Usage.prompt_tokens` of the question's calls."""
-    completion_tokens: int
-    """`Usage.completion_tokens`."""
-    calls: int
-    """`Usage.calls`: HTTP requests sent, retried and failed ones included."""
-    failed_requests: int
-    """`Usage.failed_requests`."""
-    empty_responses: int
-    """`Usage.empty_responses`."""
-    latency_s: float
-    """Wall time of the whole question, in seconds."""
-    llm_seconds: float
-    """`Usage.llm_seconds`: the calls' latencies summed."""
-    per_model: dict[str, ModelUsage]
-    """`Usage.per_model`."""
-    error: str | None
-    """Why the question failed for good (an LLMError's message, or "internal error: ..." with
-    where it was raised); None when it was answered."""
-    details: dict[str, Any]
-    """Method-specific facts: self_consistency's answers, debate's final answers, ECON's
-    strategy, executors, commitment and how it was decided."""
-    trace: list[Call]
-    """Every LLM call, in order, failed and cancelled ones included (`econ.methods.calls.Call`
-    documents each field)."""
-    layout: int = RECORD_LAYOUT
-    """The layout of this record (`econ.run_records.RECORD_LAYOUT`); none: layout 1, the
-    same fields before the trace was a type."""
 
 
 async def solve_one(method: Method, q: Question, bench: Benchmark, epoch: int = 0) -> EvalRecord:
@@ -134,6 +76,7 @@ async def solve_one(method: Method, q: Question, bench: Benchmark, epoch: int = 
         error=error,
         details=details,
         trace=calls.calls,
+        layout=RECORD_LAYOUT,
     )
 
 
@@ -186,7 +129,7 @@ async def _run_methods(
         log.warning(
             "%s: %d damaged line(s) skipped; their questions run again", records_path, damaged
         )
-    done = {record_key(r) for r in records if r["error"] is None and r["method"] in names}
+    done = {record_key(r) for r in records if r.error is None and r.method in names}
 
     limit = asyncio.Semaphore(questions_in_flight(cfg))
     try:
@@ -201,7 +144,7 @@ async def _run_methods(
                 nonlocal right, total
                 async with limit:
                     rec = await solve_one(method, q, bench, epoch)
-                append_record(out, rec.model_dump())
+                append_record(out, rec.model_dump(mode="json"))
                 right, total = right + rec.correct, total + 1
                 bar.update(task, advance=1, info=f"acc {right}/{total}")
 
@@ -218,7 +161,7 @@ async def _run_methods(
         await aclose_all()
 
     records, _ = load_run_records(records_path, cfg, questions)
-    seen = {r["method"] for r in records}
+    seen = {r.method for r in records}
     present = [n for n in cfg.run.methods if n in names or n in seen]
     report = build_report(records, present, bench)
     title = f"{cfg.run.benchmark} ({len(questions)} questions)"

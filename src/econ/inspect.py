@@ -185,7 +185,7 @@ def method_solver(
             "calls": usage.calls,
             "per_model": usage.per_model,
         }
-        state.store.set("econ_trace", log.calls)
+        state.store.set("econ_trace", [c.model_dump(mode="json") for c in log.calls])
         return state
 
     return solve

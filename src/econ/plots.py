@@ -7,6 +7,10 @@ reading a run needs no plotting library loaded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from econ.records import EpisodeRecord
 
 
 def plot_accuracy_vs_tokens(
@@ -63,7 +67,7 @@ def rolling_mean(values: list[float], window: int) -> list[float]:
 
 
 def plot_training(
-    episodes: list[dict], gaps: list[list[float]], path: Path, window: int = 10
+    episodes: list[EpisodeRecord], gaps: list[list[float]], path: Path, window: int = 10
 ) -> None:
     """Panels a reader can check learning against: team reward, each executor's sampled value
     of every control (rolling means, so exploration noise does not hide the drift), and the
@@ -75,17 +79,17 @@ def plot_training(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    played = [e for e in episodes if e.get("actions")]  # episodes lost to LLM errors have none
-    steps = [e["episode"] + 1 for e in played]
-    controls = list(played[0]["actions"][0]) if played else []
+    played = [e for e in episodes if e.actions]  # episodes lost to LLM errors have none
+    steps = [e.episode + 1 for e in played]
+    controls = list(played[0].actions[0]) if played and played[0].actions else []
     fig, axes = plt.subplots(1, 2 + len(controls), figsize=(4.3 * (2 + len(controls)), 3.6))
-    rewards = [e["reward_tot"] for e in played]
+    rewards = [e.reward_tot for e in played]
     axes[0].plot(steps, rewards, ".", alpha=0.35, label="episode")
     axes[0].plot(steps, rolling_mean(rewards, window), label=f"mean of {window}")
     axes[0].set_title("team reward r_tot")
     for ax, name in zip(axes[1:], controls):
-        for i in range(len(played[0]["actions"])):
-            values = [e["actions"][i][name] for e in played]
+        for i in range(len(played[0].actions or [])):
+            values = [(e.actions or [])[i][name] for e in played]
             ax.plot(steps, rolling_mean(values, window), label=f"executor {i}")
         ax.set_title(f"sampled {name} (mean of {window})")
         ax.legend(fontsize=8)

@@ -15,7 +15,13 @@ from econ.config import load_saved_config
 from econ.errors import UserError
 from econ.methods.registry import method_class
 from econ.report import write_report
-from econ.run_records import check_layout, has_key, latest_records, parsed_lines, rewrite_records
+from econ.run_records import (
+    check_layout,
+    eval_record,
+    latest_records,
+    parsed_lines,
+    rewrite_records,
+)
 from econ.runs import CONFIG, RECORDS, run_lock
 from econ.tasks import get_benchmark
 
@@ -30,45 +36,34 @@ def rescore_run(run_dir: Path) -> int:
         return _rescore(run_dir)
 
 
-def _sound(rec: object) -> bool:
-    """A record rescore can re-decide: keyed, with its gold, its error and its trace of calls
-    (each a mapping with a role); any other line is damaged, valid JSON or not."""
-    return (
-        isinstance(rec, dict)
-        and has_key(rec)
-        and isinstance(rec.get("gold"), str)
-        and "error" in rec
-        and isinstance(rec.get("trace"), list)
-        and all(isinstance(c, dict) and isinstance(c.get("role"), str) for c in rec["trace"])
-    )
-
-
 def _rescore(run_dir: Path) -> int:
     cfg = load_saved_config(run_dir / CONFIG, regrading=True)  # torn: refused, not defaults
     bench = get_benchmark(cfg.run.benchmark, cfg.run.answer_type)
     lines = parsed_lines(run_dir / RECORDS)
-    damaged = [n for n, rec in lines if not _sound(rec)]
+    for number, obj in lines:
+        if isinstance(obj, dict):
+            check_layout(obj, f"{run_dir / RECORDS}:{number}")
+    read = [(n, eval_record(obj)) for n, obj in lines]
+    damaged = [n for n, rec in read if rec is None]
     if damaged:
         raise UserError(
             f"{run_dir / RECORDS} has {len(damaged)} damaged line(s) (first at line "
             f"{damaged[0]}); rescoring would drop them: run --resume {run_dir} first, which "
             "answers those questions again"
         )
-    for number, rec in lines:
-        check_layout(rec, f"{run_dir / RECORDS}:{number}")
-    records = latest_records([rec for _, rec in lines])
+    records = latest_records([rec for _, rec in read if rec is not None])
     changed = 0
     for rec in records:
-        if rec.get("error") is not None:
+        if rec.error is not None:
             continue
-        solution = method_class(rec["method"]).replay(rec["trace"], bench, cfg.econ)
-        correct = bench.grade(solution.prediction, rec["gold"])
-        changed += correct != rec["correct"]
-        rec["prediction"], rec["correct"] = solution.prediction, correct
-        rec["details"] = {**rec.get("details", {}), **solution.details}
-    rewrite_records(run_dir / RECORDS, records)
-    methods = list(dict.fromkeys(cfg.run.methods + [r["method"] for r in records]))
-    title = f"{cfg.run.benchmark} ({len({r['id'] for r in records})} questions, rescored)"
+        solution = method_class(rec.method).replay(rec.trace, bench, cfg.econ)
+        correct = bench.grade(solution.prediction, rec.gold)
+        changed += correct != rec.correct
+        rec.prediction, rec.correct = solution.prediction, correct
+        rec.details = {**rec.details, **solution.details}
+    rewrite_records(run_dir / RECORDS, [r.model_dump(mode="json") for r in records])
+    methods = list(dict.fromkeys(cfg.run.methods + [r.method for r in records]))
+    title = f"{cfg.run.benchmark} ({len({r.id for r in records})} questions, rescored)"
     report = build_report(records, methods, bench)
     write_report(run_dir, report, title)
     return changed

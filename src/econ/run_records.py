@@ -1,8 +1,8 @@
 """A run's record files (records.jsonl, episodes.jsonl): one JSON object per line, appended
 and fsynced one by one, so a run killed at any moment loses only the records in flight; a line
 torn by a kill can only be the last one, and is cut off before a resume appends after it. Any
-other damaged line costs only its own record. Reading checks that the records belong to the
-run (`load_run_records`).
+other damaged line costs only its own record. Reading returns `econ.records` models and checks
+that the records belong to the run (`load_run_records`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from econ.errors import UserError
-from econ.runs import own_file
+from pydantic import ValidationError
 
-# The layout of a record (`EvalRecord.layout`). 2: the trace is a list of
-# econ.methods.calls.Call; 1 (records without the key): the same fields, written before that.
-RECORD_LAYOUT = 2
-READABLE_LAYOUTS = (1, RECORD_LAYOUT)
+from econ.errors import UserError
+from econ.records import READABLE_LAYOUTS, EvalRecord
+from econ.runs import own_file
 
 if TYPE_CHECKING:
     from econ.config import RunConfig
@@ -87,76 +85,88 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict]:
     return [obj for _, obj in _parsed_lines(path, repair) if isinstance(obj, dict)]
 
 
-def has_key(record: dict) -> bool:
-    """Whether a record says what it answers: a string id and method, an integer epoch."""
-    return (
-        isinstance(record.get("id"), str)
-        and isinstance(record.get("method"), str)
-        and type(record.get("epoch", 0)) is int
-    )
+def eval_record(obj: Any) -> EvalRecord | None:
+    """A parsed line as an `EvalRecord`, None when it is not one (damaged)."""
+    if not isinstance(obj, dict):
+        return None
+    try:
+        return EvalRecord.model_validate(obj)
+    except ValidationError:
+        return None
 
 
-def record_key(record: dict) -> tuple[str, str, int]:
-    """What a record answers: (question id, method, epoch); records without epoch are epoch 0."""
-    return record["id"], record["method"], record.get("epoch", 0)
+def record_key(record: EvalRecord) -> tuple[str, str, int]:
+    """What a record answers: (question id, method, epoch)."""
+    return record.id, record.method, record.epoch
 
 
-def latest_records(records: list[dict]) -> list[dict]:
+def latest_records(records: list[EvalRecord]) -> list[EvalRecord]:
     """One record per (id, method, epoch), the last one written: `--resume` appends a new
     attempt after an errored record instead of rewriting the file, so earlier ones are
     history and must not be counted again."""
     return list({record_key(r): r for r in records}.values())
 
 
+def read_eval_records(path: Path) -> list[EvalRecord]:
+    """The latest record per (id, method, epoch) of a records file, read-only, damaged lines
+    skipped, a record of a layout this econ cannot read refused: what a reader of a finished
+    (or running) run takes."""
+    records = []
+    for number, obj in parsed_lines(path):
+        if isinstance(obj, dict):
+            check_layout(obj, f"{path}:{number}")
+        if (rec := eval_record(obj)) is not None:
+            records.append(rec)
+    return latest_records(records)
+
+
 def load_run_records(
     path: Path, cfg: RunConfig, questions: list[Question]
-) -> tuple[list[dict], int]:
+) -> tuple[list[EvalRecord], int]:
     """The latest record per (id, method, epoch), and how many lines were damaged.
 
-    A line that is not a record (not JSON, not an object, no string id or method, a bad
-    epoch) is damaged and costs only itself. A well-formed record that the config cannot
-    have produced (another method, benchmark or question set) means records of two runs are
-    mixed, and is refused with one line rather than merged into this run's results.
+    A line that is not a record (not JSON, not an object, not an `EvalRecord`) is damaged and
+    costs only itself. A well-formed record that the config cannot have produced (another
+    method, benchmark or question set) means records of two runs are mixed, and is refused
+    with one line rather than merged into this run's results.
     """
     ids = {q.id for q in questions}
     own_file(path)
-    kept: list[dict] = []
+    kept: list[EvalRecord] = []
     damaged = 0
-    for number, rec in _parsed_lines(path, repair=True):
-        if not _well_formed(rec):
+    for number, obj in _parsed_lines(path, repair=True):
+        where = f"{path}:{number}"
+        if isinstance(obj, dict):
+            check_layout(obj, where)
+        rec = eval_record(obj)
+        if rec is None:
             damaged += 1
             continue
-        where = f"{path}:{number}"
-        check_layout(rec, where)
-        if rec["method"] not in cfg.run.methods:
+        if rec.method not in cfg.run.methods:
             raise UserError(
-                f"{where} is a record of method {rec['method']!r}, which this run's config "
+                f"{where} is a record of method {rec.method!r}, which this run's config "
                 f"does not list ({', '.join(cfg.run.methods)}); the records belong to another run"
             )
-        if rec.get("benchmark", cfg.run.benchmark) != cfg.run.benchmark:
+        if rec.benchmark != cfg.run.benchmark:
             raise UserError(
-                f"{where} is a record of benchmark {rec['benchmark']!r}, but this run is "
+                f"{where} is a record of benchmark {rec.benchmark!r}, but this run is "
                 f"{cfg.run.benchmark!r}; the records belong to another run"
             )
-        if rec["id"] not in ids:
+        if rec.id not in ids:
             raise UserError(
-                f"{where} is a record of question {rec['id']!r}, which is not among this "
+                f"{where} is a record of question {rec.id!r}, which is not among this "
                 f"run's {len(ids)} questions; the records belong to another run"
             )
-        if record_key(rec)[2] >= cfg.run.epochs:
+        if rec.epoch >= cfg.run.epochs:
             raise UserError(
-                f"{where} is a record of epoch {rec['epoch']}, but this run has "
+                f"{where} is a record of epoch {rec.epoch}, but this run has "
                 f"{cfg.run.epochs} epoch(s)"
             )
         kept.append(rec)
     return latest_records(kept), damaged
 
 
-def _well_formed(rec: Any) -> bool:
-    return isinstance(rec, dict) and has_key(rec) and "error" in rec and rec.get("epoch", 0) >= 0
-
-
-def check_layout(rec: dict, where: str) -> None:
+def check_layout(rec: dict[str, Any], where: str) -> None:
     """Refuse a record of a layout this econ cannot read, saying which one it is."""
     version = rec.get("layout", 1)
     if version not in READABLE_LAYOUTS:

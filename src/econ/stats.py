@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from econ.records import EvalRecord
 
 SIGNIFICANCE = 0.05
 
@@ -51,12 +55,7 @@ def clustered_interval(scores: list[float], attempts: int, z: float = 1.96) -> t
     return _wilson(p, n_eff, z)
 
 
-def _epoch(record: dict) -> int:
-    """Records of a run without epochs carry none: they are epoch 0."""
-    return int(record.get("epoch", 0))
-
-
-def summarize(records: list[dict], methods: list[str]) -> dict[str, dict]:
+def summarize(records: list[EvalRecord], methods: list[str]) -> dict[str, dict]:
     """Per-method stats over all recorded questions (errors count as wrong).
 
     `n` counts questions and `epochs` the epochs seen. `accuracy` is the mean over questions of
@@ -67,21 +66,19 @@ def summarize(records: list[dict], methods: list[str]) -> dict[str, dict]:
     """
     summary: dict[str, dict] = {}
     for name in methods:
-        rows = [r for r in records if r["method"] == name]
+        rows = [r for r in records if r.method == name]
         by_question: dict[str, list[bool]] = defaultdict(list)
         by_epoch: dict[int, list[bool]] = defaultdict(list)
         for r in rows:
-            by_question[r["id"]].append(bool(r["correct"]))
-            by_epoch[_epoch(r)].append(bool(r["correct"]))
+            by_question[r.id].append(r.correct)
+            by_epoch[r.epoch].append(r.correct)
         scores = [sum(v) / len(v) for v in by_question.values()]
         n = len(scores)
         lo, hi = clustered_interval(scores, len(rows))
-        decided = Counter(
-            r["details"]["decided_by"] for r in rows if "decided_by" in (r.get("details") or {})
-        )
+        decided = Counter(r.details["decided_by"] for r in rows if "decided_by" in r.details)
 
-        def per_q(key: str, rows: list[dict] = rows) -> float:
-            return round(sum(r[key] for r in rows) / len(rows), 2) if rows else 0.0
+        def per_q(key: str, rows: list[EvalRecord] = rows) -> float:
+            return round(sum(getattr(r, key) for r in rows) / len(rows), 2) if rows else 0.0
 
         summary[name] = {
             "n": n,
@@ -94,13 +91,13 @@ def summarize(records: list[dict], methods: list[str]) -> dict[str, dict]:
             "completion_tokens_per_q": per_q("completion_tokens"),
             "calls_per_q": per_q("calls"),
             "seconds_per_q": per_q("latency_s"),
-            "errors": sum(r["error"] is not None for r in rows),
+            "errors": sum(r.error is not None for r in rows),
             "decided_by": dict(sorted(decided.items())),
         }
     return summary
 
 
-def paired_stats(records: list[dict], methods: list[str]) -> list[dict]:
+def paired_stats(records: list[EvalRecord], methods: list[str]) -> list[dict]:
     """McNemar's exact test of each method against the first one named.
 
     Accuracies of two methods on the same questions are correlated, so comparing their
@@ -116,8 +113,8 @@ def paired_stats(records: list[dict], methods: list[str]) -> list[dict]:
         return []
     outcome: dict[str, dict[tuple[str, int], bool]] = {name: {} for name in methods}
     for r in records:
-        if r["method"] in outcome:
-            outcome[r["method"]][(r["id"], _epoch(r))] = bool(r["correct"])
+        if r.method in outcome:
+            outcome[r.method][(r.id, r.epoch)] = r.correct
     first, *others = methods
     paired = []
     for other in others:

@@ -274,7 +274,7 @@ async def _train(
         writer.close()
         await aclose_all()
 
-    plot_training(read_records(episodes_path), gaps, run_dir / TRAINING_PLOT)
+    plot_training(played, gaps, run_dir / TRAINING_PLOT)
     ok = [e for e in played if e.error is None]
     actions = agents.act(history.refresh(heldout_obs)).mean(dim=0)
     return {

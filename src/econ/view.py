@@ -26,7 +26,8 @@ import yaml
 from econ.compute import build_report
 from econ.episodes import EPISODES
 from econ.errors import UserError
-from econ.run_records import has_key, latest_records, read_records
+from econ.records import EvalRecord
+from econ.run_records import read_eval_records, read_records
 from econ.runs import CONFIG, RECORDS, SUMMARY, own_file
 from econ.stats import SIGNIFICANCE
 from econ.tasks import get_benchmark
@@ -82,11 +83,9 @@ def view_data(run_dir: Path) -> dict[str, Any]:
     own_file(run_dir / EPISODES)
     config_text = _read_text(run_dir / CONFIG)
     config = _parse_config(config_text)
-    records = latest_records(
-        [r for r in read_records(run_dir / RECORDS, repair=False) if has_key(r)]
-    )
+    records = read_eval_records(run_dir / RECORDS)
     methods = _method_order(records, config)
-    records.sort(key=lambda r: (_natural(r["id"]), r.get("epoch", 0), methods.index(r["method"])))
+    records.sort(key=lambda r: (_natural(r.id), r.epoch, methods.index(r.method)))
     report = _report(run_dir / SUMMARY, records, methods, _section(config, "run"))
     agreement = _agreement(records, _section(config, "run").get("answer_type"))
     clipped = [0]  # what is read from the texts is read above, from the whole texts
@@ -101,7 +100,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "compute": report.get("compute"),
         "significance": SIGNIFICANCE,
         "plots": _plots(run_dir),
-        "records": _clipped(records, clipped),
+        "records": _clipped([r.model_dump(mode="json") for r in records], clipped),
         "agreement": agreement,
         "episodes": _clipped(read_records(run_dir / EPISODES, repair=False), clipped),
         "controls": _names(_section(config, "econ").get("controls")),
@@ -184,15 +183,15 @@ def _natural(text: str) -> list[Any]:
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"([0-9]+)", text))]
 
 
-def _method_order(records: list[dict], config: dict[str, Any]) -> list[str]:
+def _method_order(records: list[EvalRecord], config: dict[str, Any]) -> list[str]:
     """The config's method order (its first method is the paired tests' reference), then any
     method found only in the records."""
     configured = _names(_section(config, "run").get("methods"))
-    seen = dict.fromkeys(r["method"] for r in records)
+    seen = dict.fromkeys(r.method for r in records)
     return [m for m in configured if m in seen] + [m for m in seen if m not in configured]
 
 
-def _report(path: Path, records: list[dict], methods: list[str], run: dict) -> dict[str, Any]:
+def _report(path: Path, records: list[EvalRecord], methods: list[str], run: dict) -> dict[str, Any]:
     """summary.json as the run wrote it (or `econ rescore` rewrote it); a run still going or
     killed before its summary gets one computed from its records (with the figures at matched
     compute when the run's benchmark can still be read)."""
@@ -215,33 +214,32 @@ def _report(path: Path, records: list[dict], methods: list[str], run: dict) -> d
     return build_report(records, methods, bench)
 
 
-def _agreement(records: list[dict], answer_type: Any = None) -> dict[str, dict[str, bool]]:
+def _agreement(records: list[EvalRecord], answer_type: Any = None) -> dict[str, dict[str, bool]]:
     """Per "id|epoch" answered by two or more methods: whether their answers differ (compared
     the way the benchmark compares answers, so "5" and "5.0" agree; a benchmark of your own by
     the config's `run.answer_type`) and whether their verdicts differ (some right, some wrong)."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[EvalRecord]] = {}
     for r in records:
-        groups.setdefault(f"{r['id']}|{r.get('epoch', 0)}", []).append(r)
+        groups.setdefault(f"{r.id}|{r.epoch}", []).append(r)
     agreement = {}
     for key, group in groups.items():
         if len(group) < 2:
             continue
         answers = {_normalized(r, answer_type) for r in group}
-        verdicts = {bool(r.get("correct")) for r in group}
+        verdicts = {r.correct for r in group}
         agreement[key] = {"answers_differ": len(answers) > 1, "verdicts_differ": len(verdicts) > 1}
     return agreement
 
 
-def _normalized(record: dict, answer_type: Any = None) -> str | None:
-    prediction = record.get("prediction")
-    if prediction is None:
+def _normalized(record: EvalRecord, answer_type: Any = None) -> str | None:
+    if record.prediction is None:
         return None
     answer_type = answer_type if isinstance(answer_type, str) else None
     try:  # a built-in benchmark, or one of your own with the config's answer type
-        bench = get_benchmark(str(record.get("benchmark")), answer_type)
+        bench = get_benchmark(record.benchmark, answer_type)
     except UserError:  # no (valid) answer type, or a name this version refuses
-        return str(prediction).strip()
-    return bench.normalize(str(prediction))
+        return record.prediction.strip()
+    return bench.normalize(record.prediction)
 
 
 def _plots(run_dir: Path) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from econ.llm import LLMSettings
 from econ.llm.base import LLM, Message
 from econ.methods.calls import CallLog
+from econ.records import Call
 from econ.tasks import Benchmark
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class Method(ABC):
 
     @staticmethod
     @abstractmethod
-    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution: ...
+    def replay(calls: list[Call], benchmark: Benchmark, settings: object = None) -> Solution: ...
 
 
 def question_messages(question: str, benchmark: Benchmark | None = None) -> list[Message]:

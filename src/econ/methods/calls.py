@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from econ.llm.base import LLM, Attempts, Completion, Message, Sampling, track_attempts
+from econ.records import Call, ModelUsage, Usage
 
 T = TypeVar("T")
 SECONDS_DIGITS = 4  # latencies are recorded to 0.1 ms
@@ -23,107 +22,12 @@ Ask = tuple[LLM, list[Message], Sampling]
 """One agent's call for `CallLog.chat_each`: its model, what it reads, how it samples."""
 
 
-class ModelUsage(BaseModel):
-    """What the calls to one model cost for one question."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    prompt_tokens: int = 0
-    """Prompt tokens of every attempt the server reported tokens for."""
-    completion_tokens: int = 0
-    """Completion tokens, counted the same way."""
-    calls: int = 0
-    """HTTP requests sent, retried and failed ones included."""
-
-
-class Usage(BaseModel):
-    """What one question cost, summed over its calls (`CallLog.usage`). A record holds these
-    fields at its top level."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    prompt_tokens: int
-    """Prompt tokens of every call, failed attempts that reported tokens included."""
-    completion_tokens: int
-    """Completion tokens, counted the same way."""
-    calls: int
-    """HTTP requests sent, retried and failed ones included; a cached answer sent none."""
-    failed_requests: int
-    """Requests that did not give their call's answer (retried, failed for good, cancelled)."""
-    empty_responses: int
-    """Answers whose text was empty or whitespace."""
-    llm_seconds: float
-    """Sum of the calls' latencies: more than the wall time when calls ran in parallel."""
-    per_model: dict[str, ModelUsage]
-    """The same accounting per model spec, for teams that mix models."""
-
-
-class FailedAttempt(BaseModel):
-    """One request of a call that did not give its answer."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
-
-    error: str
-    """Why: an HTTP status, a malformed reply, a deadline, "cancelled"."""
-    prompt_tokens: int = 0
-    """Tokens the server reported for it (0 when it reported none)."""
-    completion_tokens: int = 0
-    """Completion tokens, likewise."""
-    latency_s: float = 0.0
-    """Its wall time."""
-
-
-class Call(BaseModel):
-    """One entry of a record's trace: one LLM call, failed and cancelled ones included. What
-    every reader of a run (rescore, matched compute, training, `econ view`) finds under
-    `trace`, in this order on disk."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
-
-    role: str
-    """Who called: solver, sampler, debater, strategy, executor, coordinator, ..."""
-    round: int
-    """The method's round (0 when it has none; ECON's stage-2 revisions are 1, 2, ...)."""
-    agent: int | None
-    """The agent's index among those of its role, None for a single caller."""
-    model: str
-    """The model spec that answered (credentials redacted)."""
-    temperature: float
-    top_p: float
-    repetition_penalty: float | None
-    """None: not sent."""
-    max_tokens: int
-    """The sampling the call asked for (its seed is not recorded)."""
-    messages: list[Message]
-    """What the model read."""
-    response: str | None
-    """Its text; None when the call failed for good or was cancelled."""
-    finish_reason: str | None
-    """"stop", "length" (cut off at max_tokens), ... as the server said."""
-    empty: bool
-    """The text was blank."""
-    prompt_tokens: int
-    """Every attempt's prompt tokens that the server reported, failed ones included."""
-    completion_tokens: int
-    """Completion tokens, counted the same way."""
-    latency_s: float
-    """The call's wall time: queueing, retries and backoff included."""
-    requests: int
-    """HTTP requests the call sent (retries included; 0 when the cache answered)."""
-    failed_attempts: list[FailedAttempt]
-    """The requests that did not give the answer."""
-    error: str | None
-    """Why the call failed for good; None when it answered."""
-    cached: bool
-    """Answered from the request cache: no request sent, the original's tokens."""
-
-
 @dataclass
 class CallLog:
     """Every LLM call made for one question, in order, with what it cost: one `Call` per
-    call, stored as its JSON form (`calls`, what a record's trace holds)."""
+    call (`calls`, what a record's trace holds)."""
 
-    calls: list[dict] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
 
     async def chat(
         self,
@@ -195,23 +99,23 @@ class CallLog:
             error=error,
             cached=comp is not None and comp.cached,
         )
-        self.calls.append(call.model_dump())
+        self.calls.append(call)
 
     def usage(self) -> Usage:
         """Totals, plus a breakdown per model (heterogeneous teams account each model apart)."""
         per_model: dict[str, ModelUsage] = {}
         for c in self.calls:
-            m = per_model.setdefault(c["model"], ModelUsage())
-            m.prompt_tokens += c["prompt_tokens"]
-            m.completion_tokens += c["completion_tokens"]
-            m.calls += c["requests"]
+            m = per_model.setdefault(c.model, ModelUsage())
+            m.prompt_tokens += c.prompt_tokens
+            m.completion_tokens += c.completion_tokens
+            m.calls += c.requests
         return Usage(
-            prompt_tokens=sum(c["prompt_tokens"] for c in self.calls),
-            completion_tokens=sum(c["completion_tokens"] for c in self.calls),
-            calls=sum(c["requests"] for c in self.calls),
-            failed_requests=sum(len(c["failed_attempts"]) for c in self.calls),
-            empty_responses=sum(c["empty"] for c in self.calls),
-            llm_seconds=round(sum(c["latency_s"] for c in self.calls), SECONDS_DIGITS),
+            prompt_tokens=sum(c.prompt_tokens for c in self.calls),
+            completion_tokens=sum(c.completion_tokens for c in self.calls),
+            calls=sum(c.requests for c in self.calls),
+            failed_requests=sum(len(c.failed_attempts) for c in self.calls),
+            empty_responses=sum(c.empty for c in self.calls),
+            llm_seconds=round(sum(c.latency_s for c in self.calls), SECONDS_DIGITS),
             per_model=per_model,
         )
 

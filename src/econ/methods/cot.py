@@ -8,6 +8,7 @@ from econ.llm.base import LLM, Sampling
 from econ.methods.base import MakeLLM, Method, Solution, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import stored_answers
+from econ.records import Call
 from econ.tasks import Benchmark
 
 if TYPE_CHECKING:
@@ -31,6 +32,6 @@ class ChainOfThought(Method):
         return Solution(benchmark.extract(comp.text, comp.finish_reason))
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
+    def replay(calls: list[Call], benchmark: Benchmark, settings: object = None) -> Solution:
         answers = stored_answers(calls, "solver", benchmark)
         return Solution(answers[-1] if answers else None)

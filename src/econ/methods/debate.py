@@ -14,6 +14,7 @@ from econ.llm.base import LLM, Message, Sampling
 from econ.methods.base import MakeLLM, Method, Solution, closing, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import answered, last_round, majority, stored_answer
+from econ.records import Call
 from econ.tasks import Benchmark
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Debate(Method):
         return Solution(majority(answers, benchmark), {"final_answers": answers})
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
+    def replay(calls: list[Call], benchmark: Benchmark, settings: object = None) -> Solution:
         final = last_round(answered(calls, "debater"))
         answers = [stored_answer(c, benchmark) for c in final]
         return Solution(majority(answers, benchmark), {"final_answers": answers})

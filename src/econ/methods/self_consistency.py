@@ -9,6 +9,7 @@ from econ.llm.base import LLM, Sampling
 from econ.methods.base import MakeLLM, Method, Solution, question_messages
 from econ.methods.calls import CallLog
 from econ.methods.voting import majority, stored_answers
+from econ.records import Call
 from econ.tasks import Benchmark
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class SelfConsistency(Method):
         return Solution(majority(answers, benchmark), {"answers": answers})
 
     @staticmethod
-    def replay(calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
+    def replay(calls: list[Call], benchmark: Benchmark, settings: object = None) -> Solution:
         answers = stored_answers(calls, "sampler", benchmark)
         return Solution(majority(answers, benchmark), {"answers": answers})
 

@@ -5,32 +5,33 @@ from __future__ import annotations
 
 from collections import Counter
 
+from econ.records import Call
 from econ.tasks import Benchmark
 
 
-def answered(calls: list[dict], role: str) -> list[dict]:
+def answered(calls: list[Call], role: str) -> list[Call]:
     """The stored calls of one role that returned a response (failed attempts hold none), in
     agent order: the trace lists calls as they finished, but a vote counts them by agent
     (ties go to the earliest agent), so a replay must too. The sort is stable, so calls of
     one agent (a commitment, then its re-ask) keep their order."""
-    done = [c for c in calls if c["role"] == role and c.get("response") is not None]
-    return sorted(done, key=lambda c: -1 if c.get("agent") is None else c["agent"])
+    done = [c for c in calls if c.role == role and c.response is not None]
+    return sorted(done, key=lambda c: -1 if c.agent is None else c.agent)
 
 
-def stored_answer(call: dict, benchmark: Benchmark) -> str | None:
+def stored_answer(call: Call, benchmark: Benchmark) -> str | None:
     """A stored call's answer, read the way a live run reads it."""
-    return benchmark.extract(call["response"], call.get("finish_reason"))
+    return benchmark.extract(call.response or "", call.finish_reason)
 
 
-def stored_answers(calls: list[dict], role: str, benchmark: Benchmark) -> list[str | None]:
+def stored_answers(calls: list[Call], role: str, benchmark: Benchmark) -> list[str | None]:
     """The answers of one role's stored calls that returned a response, in order."""
     return [stored_answer(c, benchmark) for c in answered(calls, role)]
 
 
-def last_round(calls: list[dict]) -> list[dict]:
+def last_round(calls: list[Call]) -> list[Call]:
     """The calls of the latest round among `calls` (a revised answer replaces the earlier)."""
-    last = max((c["round"] for c in calls), default=0)
-    return [c for c in calls if c["round"] == last]
+    last = max((c.round for c in calls), default=0)
+    return [c for c in calls if c.round == last]
 
 
 def majority(answers: list[str | None], benchmark: Benchmark) -> str | None:

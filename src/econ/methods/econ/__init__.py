@@ -17,6 +17,7 @@ from econ.methods.econ.commit import decide, settled
 from econ.methods.econ.result import EconResult, EconStep, ExecutorOutcome
 from econ.methods.econ.system import EconSystem
 from econ.methods.voting import answered, majority, stored_answer
+from econ.records import Call
 from econ.tasks import Benchmark
 
 if TYPE_CHECKING:
@@ -54,24 +55,25 @@ class EconMethod(Method):
         return Solution(result.answer, result.to_json())
 
     @classmethod
-    def replay(cls, calls: list[dict], benchmark: Benchmark, settings: object = None) -> Solution:
+    def replay(cls, calls: list[Call], benchmark: Benchmark, settings: object = None) -> Solution:
         """Executors' latest answers, then the final round's commitment under the run's
         override rule (`settings`, the run's EconConfig; without one, "always"), or, when that
         round made no commitment call, the executors' settled answer."""
         override = getattr(settings, "override", "always")
         latest: dict[int, dict] = {}
         for call in answered(calls, "executor"):
-            latest[call["agent"]] = call
+            latest[call.agent] = call
         answers = [stored_answer(latest[i], benchmark) for i in sorted(latest)]
         if cls.options.get("commit_by_vote"):
             return Solution(majority(answers, benchmark), {"decided_by": "majority"})
-        final = max((c["round"] for c in latest.values()), default=0)
-        commits = [c for c in answered(calls, "coordinator") if c["round"] == final]
+        final = max((c.round for c in latest.values()), default=0)
+        commits = [c for c in answered(calls, "coordinator") if c.round == final]
         if not commits:
             done = settled(answers, benchmark, skip_unanimous=True, override="never")
             answer, decided_by = done or (majority(answers, benchmark), "majority")
             return Solution(answer, {"decided_by": decided_by})
-        answer, decided_by = decide(commits, answers, benchmark, override)
+        replies = [(c.response or "", c.finish_reason) for c in commits]
+        answer, decided_by = decide(replies, answers, benchmark, override)
         return Solution(answer, {"decided_by": decided_by})
 
 

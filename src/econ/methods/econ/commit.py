@@ -86,33 +86,40 @@ def settled(
 _CHOICE_RE = re.compile(r"\\boxed\s*\{\s*(?:plan\s*)?(\d+)\s*\}", re.IGNORECASE)
 
 
-def committed_answer(call: dict, bench: Benchmark, options: Mapping[int, str | None]) -> str | None:
+Reply = tuple[str, str | None]
+"""A commitment call's text and finish reason, live or read back from a trace."""
+
+
+def committed_answer(
+    reply: Reply, bench: Benchmark, options: Mapping[int, str | None]
+) -> str | None:
     """The answer a commitment call states explicitly. On a plan benchmark the coordinator
     names a plan by its number (`prompts.plan_commit_messages`): the first boxed number picks
     `options[number - 1]` (options: executor index -> its plan), None when it names no plan
     shown."""
+    text, finish_reason = reply
     if bench.kind != "plan":
-        return bench.extract(call["response"], call.get("finish_reason"), explicit_only=True)
-    m = _CHOICE_RE.search(call["response"])
+        return bench.extract(text, finish_reason, explicit_only=True)
+    m = _CHOICE_RE.search(text)
     return options.get(int(m.group(1)) - 1) if m else None
 
 
 def decide(
-    commit_calls: list[dict],
+    replies: list[Reply],
     answers: list[str | None],
     bench: Benchmark,
     override: Override = "always",
     options: Mapping[int, str | None] | None = None,
 ) -> tuple[str | None, str]:
     """(answer, decided_by) from a commitment's calls (the commitment, then its re-ask if
-    any, each {"response", "finish_reason"}): the first explicit answer, unless the override
-    rule refuses it, else the executors' majority. Prose is never read: a commitment discusses
+    any): the first explicit answer, unless the override rule refuses it, else the
+    executors' majority. Prose is never read: a commitment discusses
     the solutions ("Solution 3 is also correct"), so a bare number there is not an answer.
     `options` are the plans a plan commitment could name (default: `answers` by position)."""
     vote, count = vote_count(answers, bench)
     shown = dict(enumerate(answers)) if options is None else options
-    for call, path in zip(commit_calls, ("commitment", "reask")):
-        answer = committed_answer(call, bench, shown)
+    for reply, path in zip(replies, ("commitment", "reask")):
+        answer = committed_answer(reply, bench, shown)
         if answer is None:
             continue
         strict = vote is not None and 2 * count > len(answers)

@@ -172,8 +172,8 @@ class Coordinator:
         who: dict[str, Any] = {"role": role, "round_no": round_no, "agent": agent}
         greedy = Sampling(max_tokens=self.commit_max_tokens or self.max_tokens, seed=self.seed)
         comp = await log.chat(self.llm, messages, greedy, **who)
-        calls = [{"response": comp.text, "finish_reason": comp.finish_reason}]
-        answer, decided_by = decide(calls, fallback_answers, bench, self.override, options)
+        replies = [(comp.text, comp.finish_reason)]
+        answer, decided_by = decide(replies, fallback_answers, bench, self.override, options)
         if decided_by == "majority":  # no explicit answer: one short re-ask
             again = await log.chat(
                 self.llm,
@@ -181,9 +181,9 @@ class Coordinator:
                 Sampling(max_tokens=P.REASK_MAX_TOKENS, seed=self.seed),
                 **who,
             )
-            calls.append({"response": again.text, "finish_reason": again.finish_reason})
-            answer, decided_by = decide(calls, fallback_answers, bench, self.override, options)
-        return Decision(answer, "\n\n".join(c["response"] for c in calls), decided_by, True)
+            replies.append((again.text, again.finish_reason))
+            answer, decided_by = decide(replies, fallback_answers, bench, self.override, options)
+        return Decision(answer, "\n\n".join(text for text, _ in replies), decided_by, True)
 
     def _settled(self, answers: list[str | None], bench: Benchmark) -> Decision | None:
         """The decision when these executors' answers settle it without a call."""

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import torch
 
-from econ.methods.calls import Usage
+from econ.records import Call, Usage
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 """obs [N, obs_dim] -> actions [N, A] in real units. Training passes an exploring one."""
@@ -73,7 +73,7 @@ class EconResult:
     commitments: list[str | None]
     usage: Usage
     seconds: float
-    trace: list[dict]
+    trace: list[Call]
     steps: list[EconStep] = field(repr=False)
 
     def to_json(self) -> dict:

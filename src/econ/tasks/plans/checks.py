@@ -33,10 +33,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from econ.tasks.plans.reference import Reference, read_reference
 from econ.tasks.plans.schema import EMPTY, Plan, load_plan
+
+if TYPE_CHECKING:
+    from econ.records import EvalRecord
 
 COMMONSENSE = (
     "reasonable_city_route",
@@ -476,14 +479,12 @@ def plan_metrics(verdicts: list[Verdict], queries: list[Query]) -> dict[str, Any
     }
 
 
-def run_plan_metrics(records: list[dict], methods: list[str]) -> dict[str, dict[str, Any]]:
+def run_plan_metrics(records: list[EvalRecord], methods: list[str]) -> dict[str, dict[str, Any]]:
     """`plan_metrics` per method over a run's records (one plan per question and epoch; a
     record that errored is a plan not delivered)."""
     out = {}
     for method in methods:
-        rows = [r for r in records if r["method"] == method]
-        verdicts = [
-            verdict(r["prediction"] if r["error"] is None else None, r["gold"]) for r in rows
-        ]
-        out[method] = plan_metrics(verdicts, [task_of(r["gold"])[0] for r in rows])
+        rows = [r for r in records if r.method == method]
+        verdicts = [verdict(r.prediction if r.error is None else None, r.gold) for r in rows]
+        out[method] = plan_metrics(verdicts, [task_of(r.gold)[0] for r in rows])
     return out
