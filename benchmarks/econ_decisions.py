@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from econ.config import load_config
-from econ.methods.registry import method_class
+from econ.methods.build import method_class
 from econ.run_records import read_eval_records
 from econ.runs import CONFIG, RECORDS
 from econ.tasks import get_benchmark

@@ -214,7 +214,9 @@ def test_load_team_reads_a_checkpoint_once_until_it_changes(tmp_path, monkeypatc
 
 
 def test_reward_weights_round_trip_and_refuse_a_bad_alpha(tmp_path):
-    learner = Learner(EconAgents(SMALL), LearnerConfig(), RewardWeights((0.5, 0.3, 0.2), True))
+    learner = Learner(
+        EconAgents(SMALL), LearnerConfig(), RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=True)
+    )
     save_checkpoint(tmp_path / "c", learner.agents, learner, {})
     _, loaded, _ = load_checkpoint(tmp_path / "c")
     assert loaded.reward_weights == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=True)

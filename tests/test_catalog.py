@@ -70,7 +70,7 @@ sys.modules["echo_method"] = module
 catalog.declare(catalog.Declared("echo", "always answers 42", "echo_method:Echo"))
 
 from econ.config import RunConfig
-from econ.methods.registry import build_method, method_class
+from econ.methods.build import build_method, method_class
 assert isinstance(build_method("echo", RunConfig()), Echo)
 assert method_class("echo").replay([], None).prediction == "42"
 from econ.cli import app

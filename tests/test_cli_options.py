@@ -19,7 +19,7 @@ from econ import __version__
 from econ.cli import app
 from econ.config import RunConfig
 from econ.errors import UserError
-from econ.methods.registry import method_names
+from econ.methods.build import method_names
 from econ.options import (
     BUILTIN_BENCHMARKS,
     DEFAULT_COMPARE,
@@ -34,7 +34,7 @@ from econ.tasks import BENCHMARKS
 # The method implementations and the config stay unread: help reads econ.methods.catalog only.
 HEAVY = (
     "torch", "sentence_transformers", "math_verify", "scipy", "econ.methods.base",
-    "econ.methods.registry", "econ.config",
+    "econ.methods.build", "econ.config",
 )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ def test_both_configs_check_controls_alike(controls, message):
 
 def test_reward_weights_are_the_train_section_and_take_the_old_keys():
     cfg = load_config(None, {"train.rewards.alpha": [0.5, 0.3, 0.2], "train.rewards.eta": 0.01})
-    assert cfg.train.rewards == RewardWeights((0.5, 0.3, 0.2), False, 0.01)
+    assert cfg.train.rewards == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=False, eta=0.01)
     old = load_config(
         None, {"train.alpha": [0.5, 0.3, 0.2], "train.dynamic_alpha": True, "train.alpha_eta": 0.01}
     )
@@ -44,15 +44,10 @@ def test_reward_weights_are_the_train_section_and_take_the_old_keys():
         load_config(None, {"train.rewards.eta": 0})
 
 
-def test_reward_weights_take_positional_arguments_in_field_order():
-    assert RewardWeights((0.2, 0.4, 0.4)).alpha == (0.2, 0.4, 0.4)
-    assert RewardWeights((0.2, 0.4, 0.4), True, 0.1) == RewardWeights(
-        alpha=(0.2, 0.4, 0.4), dynamic=True, eta=0.1
-    )
-    with pytest.raises(TypeError, match="multiple values for 'alpha'"):
-        RewardWeights((0.2, 0.4, 0.4), alpha=(1.0, 0.0, 0.0))
-    with pytest.raises(TypeError, match="at most 3"):
-        RewardWeights((0.2, 0.4, 0.4), True, 0.1, 4)
+def test_reward_weights_are_named_never_positional():
+    assert RewardWeights(alpha=(0.2, 0.4, 0.4), dynamic=True).alpha == (0.2, 0.4, 0.4)
+    with pytest.raises(TypeError):
+        RewardWeights((0.2, 0.4, 0.4))
 
 
 def test_a_run_saved_with_the_old_keys_resumes(tmp_path):

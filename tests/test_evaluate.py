@@ -12,7 +12,7 @@ from fakes import ScriptedLLM, failing, last_user, llms, record
 from econ.config import load_config
 from econ.errors import UserError
 from econ.evaluate import run_methods, solve_one
-from econ.methods.registry import build_method
+from econ.methods.build import build_method
 from econ.plots import rolling_mean
 from econ.records import EvalRecord
 from econ.run_records import latest_records, read_records

@@ -9,8 +9,8 @@ from fakes import ScriptedLLM, last_user, llms
 
 from econ.config import RunConfig, load_config
 from econ.errors import UserError
+from econ.methods.build import build_method, method_class, method_names
 from econ.methods.calls import CallLog
-from econ.methods.registry import build_method, method_class, method_names
 from econ.methods.voting import majority
 from econ.tasks import get_benchmark
 

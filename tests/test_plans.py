@@ -15,9 +15,9 @@ from fakes import ScriptedLLM, last_user, llms, record
 from econ.compute import build_report
 from econ.config import RunConfig
 from econ.errors import UserError
+from econ.methods.build import build_method
 from econ.methods.calls import CallLog
 from econ.methods.econ import Econ
-from econ.methods.registry import build_method
 from econ.tasks import get_benchmark, load_questions
 from econ.tasks.plans import checks as C
 from econ.tasks.plans.reference import UnreadableReference, read_reference, read_table

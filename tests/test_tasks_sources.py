@@ -100,10 +100,12 @@ def test_every_format_gives_the_jsonl_questions(tmp_path, write):
     assert load_questions("gsm8k", path, limit=2) == expected[:2]
 
 
-def test_unknown_suffix_is_read_as_jsonl(tmp_path):
-    path = tmp_path / "rows.txt"
-    path.write_bytes((FIXTURES / "gsm8k.jsonl").read_bytes())
-    assert [q.gold for q in load_questions("gsm8k", path)] == ["26", "1080", "12500", "1750"]
+def test_a_file_whose_name_does_not_say_its_format_is_refused(tmp_path):
+    for name in ("rows.txt", "rows"):
+        path = tmp_path / name
+        path.write_bytes((FIXTURES / "gsm8k.jsonl").read_bytes())
+        with pytest.raises(UserError, match="cannot tell the format of data file .*: name it"):
+            load_questions("gsm8k", path)
 
 
 @pytest.mark.parametrize(

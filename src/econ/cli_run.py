@@ -123,7 +123,7 @@ def check_inputs(cfg: RunConfig, split: str) -> RunData:
     one backend per spec and settings, so the ones built here are the ones the run gets.
     """
     from econ.llm import make_llm
-    from econ.methods.registry import method_class
+    from econ.methods.build import method_class
     from econ.tasks.datasets import read_run_data
 
     for name in cfg.run.methods:

@@ -21,8 +21,8 @@ from econ.llm import aclose_all, default_concurrency
 from econ.llm import make_llm as default_make_llm
 from econ.llm.base import LLMError
 from econ.methods.base import MakeLLM, Method
+from econ.methods.build import build_method
 from econ.methods.calls import CallLog, gather_all
-from econ.methods.registry import build_method
 from econ.records import RECORD_LAYOUT, EvalRecord
 from econ.report import write_report
 from econ.run_records import append_record, load_run_records, record_key

@@ -4,7 +4,7 @@
     inspect eval examples/inspect/gsm8k.py --model openai-api/vllm/Qwen2.5-7B \\
         --model-role coordinator=openai-api/vllm/Qwen2.5-32B
 
-A solver runs the method this package runs (`econ.methods.registry.build_method`, no second
+A solver runs the method this package runs (`econ.methods.build.build_method`, no second
 implementation): every call it makes goes to an Inspect model, resolved by role (`coordinator`
 for ECON's strategy and commitment, `executor` for its executors and for every baseline's
 calls), each falling back to the model under evaluation. So Inspect's providers, its cache,
@@ -42,8 +42,8 @@ from econ.config import RunConfig, load_config
 from econ.llm import LLMSettings
 from econ.llm.base import LLM, Completion, LLMError, Message, Reply, Sampling
 from econ.methods.base import Method
+from econ.methods.build import build_method
 from econ.methods.calls import CallLog
-from econ.methods.registry import build_method
 from econ.tasks import Benchmark, Fields, get_benchmark, load_questions
 
 __all__ = [

@@ -8,7 +8,7 @@ to FLAGS (in the panel its help belongs under); its value reaches the config by 
 
 This module must stay cheap to import: `--help` reads it, and help must not wait for torch,
 the graders or the methods. So the method names and the defaults shown here are written out,
-and tests/test_cli_options.py checks them against the method registry and `RunConfig`.
+and tests/test_cli_options.py checks them against the method catalog and `RunConfig`.
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ class EvalRecord(BaseModel):
     id: str = Field(strict=True)
     """The question's id, unique within its benchmark."""
     method: str = Field(strict=True)
-    """The method's registered name (econ.methods.registry)."""
+    """The method's registered name (econ.methods.build)."""
     epoch: int = Field(0, strict=True, ge=0)
     """Which of the run's epochs; epoch k sampled with seed + k * EPOCH_SEED_STRIDE (runs
     written before epochs existed have none: epoch 0)."""

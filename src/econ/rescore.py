@@ -13,7 +13,7 @@ from pathlib import Path
 from econ.compute import build_report
 from econ.config import load_saved_config
 from econ.errors import UserError
-from econ.methods.registry import method_class
+from econ.methods.build import method_class
 from econ.report import write_report
 from econ.run_records import (
     check_layout,

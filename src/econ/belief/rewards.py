@@ -9,7 +9,6 @@ critics can predict instead of staying a hand-picked constant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,8 +20,7 @@ class RewardWeights(BaseModel):
     """Initial reward weights; `dynamic` turns on the per-question alpha step of size `eta`.
 
     The one definition of these settings: a run's config holds them as `train.rewards`, a
-    checkpoint saves them, and the learner reads them. Positional arguments are taken in field
-    order, `RewardWeights((0.5, 0.3, 0.2), True)`, as the dataclass this was took them.
+    checkpoint saves them, and the learner reads them.
     """
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
@@ -33,15 +31,6 @@ class RewardWeights(BaseModel):
     """Whether alpha takes a projected gradient step after each question."""
     eta: float = Field(1e-3, gt=0)
     """The size of that step."""
-
-    def __init__(self, /, *args: Any, **fields: Any) -> None:
-        names = list(type(self).model_fields)
-        if len(args) > len(names):
-            raise TypeError(f"RewardWeights takes at most {len(names)} positional arguments")
-        clash = [n for n in names[: len(args)] if n in fields]
-        if clash:
-            raise TypeError(f"RewardWeights got multiple values for {clash[0]!r}")
-        super().__init__(**dict(zip(names, args, strict=False)), **fields)
 
     @field_validator("alpha")
     @classmethod

@@ -1,5 +1,5 @@
 """What every reasoning method is: a small object with `async solve(question, benchmark, log)
--> Solution`, built with the LLMs it uses (econ.methods.registry builds them from a run's
+-> Solution`, built with the LLMs it uses (econ.methods.build builds them from a run's
 config), and the answer format and plain prompt the methods share. Its calls go through the
 question's `econ.methods.calls.CallLog`; votes over answers are `econ.methods.voting`'s.
 """
@@ -63,7 +63,7 @@ class Solution:
 
 
 class Method(ABC):
-    """A reasoning method. Subclasses set `name`; econ.methods.registry builds them from a
+    """A reasoning method. Subclasses set `name`; econ.methods.build builds them from a
     run's config.
 
     `replay` decides a question again from the calls a run stored (its trace), without any

@@ -1,8 +1,9 @@
 """The reasoning methods, each declared once: its name, its line of help, and where its class
 lives. The class builds itself from a run's config (`Method.from_config`, which reads its own
-section: `self_consistency`, `debate`, `econ`) and re-decides stored traces (`replay`); the
-registry imports it only when the method is used, so the CLI reads this table for its help
-without importing torch. Adding a method: its module with the class, and one `declare` here.
+section: `self_consistency`, `debate`, `econ`) and re-decides stored traces (`replay`);
+`econ.methods.build` imports it only when the method is used, so the CLI reads this table for
+its help without importing torch. Adding a method: its module with the class, and one
+`declare` here.
 """
 
 from __future__ import annotations

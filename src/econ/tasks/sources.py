@@ -67,7 +67,12 @@ class FileSource:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise UserError(f"cannot read {self.label}: {exc.strerror or exc}") from None
-        fmt = FORMATS.get(self.path.suffix.lower(), "jsonl")
+        fmt = FORMATS.get(self.path.suffix.lower())
+        if fmt is None:
+            raise UserError(
+                f"cannot tell the format of {self.label} from its name: name it "
+                f"{', '.join(FORMATS)}"
+            )
         fingerprint = {
             "path": str(self.path),
             "format": fmt,
