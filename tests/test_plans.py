@@ -345,3 +345,23 @@ def test_a_plan_run_reports_the_official_metrics():
     assert plans["delivery_rate"] == 0.5 and plans["final_pass"] == 0.5
     assert plans["commonsense_micro"] == 16 / 32
     assert plans["hard_micro"] == (1 + 2) / (1 + 2 + 4 + 2)
+
+
+def test_debate_revises_plans_and_votes_for_the_most_common():
+    good, bad = annotated(0), edit(0, {1: {"lunch": "Imaginary Noodles, Austin"}})
+
+    def reply(messages, params):
+        revising = len(messages) > 1
+        if revising:
+            assert "End with your whole plan as JSON" in last_user(messages)
+            return plan_reply(good)  # every agent takes the good plan in round 2
+        return plan_reply(bad if params["seed"] % 2 else good)
+
+    llm = ScriptedLLM(reply)
+    cfg = RunConfig()
+    cfg.debate.agents, cfg.debate.rounds = 3, 2
+    method = build_method("debate", cfg, llms(llm))
+    q = load_questions("travelplanner", FIXTURE)[0]
+    solution = asyncio.run(method.solve(q.question, BENCH, CallLog()))
+    assert len(llm.calls) == 6
+    assert solution.prediction == dump_plan(good) and BENCH.grade(solution.prediction, q.gold)

@@ -178,3 +178,53 @@ def test_an_episode_record_of_another_layout_is_refused_on_resume(tmp_path):
     with pytest.raises(UserError, match="record 1 is an episode record of layout 99"):
         records_before(path, 1)
     assert json.loads(path.read_text())["layout"] == 99  # nothing rewritten
+
+
+def test_training_on_plans_rewards_plan_passes_and_plan_agreement(tmp_path, monkeypatch):
+    """TravelPlanner: CC is the executor's own plan's final pass, TS the committed plan's, and
+    AL's similarity the share of day fields the plan shares with the committed one."""
+    import ast
+    from pathlib import Path
+
+    import econ.train
+    from econ.tasks.plans.schema import as_plan
+
+    fixture = Path(__file__).parent / "fixtures" / "travelplanner.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text().splitlines()]
+    good = {r["query"]: as_plan(ast.literal_eval(r["annotated_plan"])[1:]) for r in rows}
+
+    def reply(messages, params):
+        text = last_user(messages)
+        if "You lead a team of travel planners" in text:
+            return "Book the stays first."
+        if "Candidate plans:" in text:
+            return "\\boxed{1} Plan 1 keeps to the given information."
+        plan = next(p for q, p in good.items() if q in text)
+        if params["temperature"] > 0.4:  # hotter executors invent a lunch place
+            plan = [dict(d) for d in plan]
+            plan[1]["lunch"] = "Imaginary Noodles, " + plan[1]["current_city"]
+        return f"```json\n{json.dumps(plan)}\n```"
+
+    seen = []
+    real = econ.train.agent_rewards
+    monkeypatch.setattr(econ.train, "agent_rewards", lambda *a: seen.append(a) or real(*a))
+    run_train(
+        tmp_path,
+        "plans",
+        4,
+        ScriptedLLM(reply),
+        **{
+            "run.benchmark": "travelplanner",
+            "run.data": str(fixture),
+            "econ.controls": {"temperature": [0.0, 0.8]},
+        },  # fmt: skip
+    )
+    assert len(seen) == 4
+    for agree, similarity, own_pass, team_pass, _ in seen:
+        assert all(0.0 <= s <= 1.0 for s in similarity)
+        for a, s, ok in zip(agree, similarity, own_pass, strict=True):
+            assert (s == 1.0) == a  # the committed plan itself, field for field
+            assert a or s > 0.9  # one lunch apart
+            assert ok == (team_pass if a else not team_pass)  # two kinds of plan: good, broken
+        assert team_pass == own_pass[0]  # the coordinator chose plan 1
+    assert any(own_pass) and not all(all(p) for _, _, p, _, _ in seen)
