@@ -23,7 +23,7 @@ import yaml
 
 from econ.belief.evidence import Evidence
 from econ.belief.learner import LearnerConfig
-from econ.run_records import read_records
+from econ.episodes import EPISODES, read_episodes
 
 
 def main() -> None:
@@ -36,19 +36,19 @@ def main() -> None:
     a1, a2, a3 = cfg["train"]["rewards"]["alpha"]
     if cfg["train"]["rewards"].get("dynamic"):
         raise SystemExit("dynamic reward weights: CC cannot be decoded from the rewards")
-    episodes = [e for e in read_records(args.run / "episodes.jsonl") if e.get("rewards")]
+    episodes = [e for e in read_episodes(args.run / EPISODES) if e.rewards and e.agree]
     correct, played = [], []
     for e in episodes:
-        ts = float(e["correct"])
+        ts = float(e.correct)
         row = []
-        for r, agree in zip(e["rewards"], e["agree"], strict=True):
+        for r, agree in zip(e.rewards or [], e.agree or [], strict=True):
             residual = r - a2 * ts - a1 * 0.5 * float(agree)
             cc = residual > a1 * 0.5 + 1e-9
             cos = (residual - a3 * cc) / (a1 * 0.5)
-            assert -1e-6 <= cos <= 1 + 1e-6, (e["episode"], cos)
+            assert -1e-6 <= cos <= 1 + 1e-6, (e.episode, cos)
             row.append(cc)
         correct.append(row)
-        played.append([[a[c] for c in controls] for a in e["actions"]])
+        played.append([[a[c] for c in controls] for a in e.actions or []])
     lows = torch.tensor([econ["controls"][c][0] for c in controls])
     spans = torch.tensor([econ["controls"][c][1] for c in controls]) - lows
     u = (torch.tensor(played) - lows) / spans  # [E, N, A] normalised

@@ -28,10 +28,11 @@ from pathlib import Path
 import torch
 
 from econ.belief.buffer import slope_t
-from econ.episodes import EPISODES
+from econ.episodes import EPISODES, read_episodes
 from econ.evaluate import run_methods
+from econ.records import EpisodeRecord
 from econ.report import markdown_table, paired_markdown
-from econ.run_records import read_eval_records, read_records
+from econ.run_records import read_eval_records
 from econ.runs import RECORDS, open_run
 from econ.stats import paired_stats
 from econ.train import train
@@ -39,30 +40,31 @@ from econ.train import train
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 
 
+def _targets(e: EpisodeRecord) -> list[dict[str, float | None]]:
+    return [{k: v["target"] for k, v in a.items()} for a in e.evidence or []]
+
+
 def final_evidence(episodes_path: Path) -> dict:
     """The learner's evidence tests after the last played episode, and where they moved."""
-    played = [e for e in read_records(episodes_path, repair=False) if e.get("evidence")]
+    played = [e for e in read_episodes(episodes_path) if e.evidence]
     if not played:
         return {}
-    last = played[-1]["evidence"]
     moves = [
-        {"episode": e["episode"], "targets": [{k: v["target"] for k, v in a.items()} for a in
-                                             e["evidence"]]}
+        {"episode": e.episode, "targets": _targets(e)}
         for prev, e in zip(played, played[1:])
-        if [{k: v["target"] for k, v in a.items()} for a in prev["evidence"]]
-        != [{k: v["target"] for k, v in a.items()} for a in e["evidence"]]
-    ]  # fmt: skip
-    return {"tests": last, "moves": moves}
+        if _targets(prev) != _targets(e)
+    ]
+    return {"tests": played[-1].evidence, "moves": moves}
 
 
 def reward_slope(episodes_path: Path) -> dict[str, list[float]]:
     """Per control, each executor's `slope_t` of reward on its own sampled value, all episodes."""
-    played = [e for e in read_records(episodes_path, repair=False) if e.get("actions")]
+    played = [e for e in read_episodes(episodes_path) if e.actions and e.rewards]
     if len(played) < 3:
         return {}
-    names = list(played[0]["actions"][0])
-    actions = torch.tensor([[[a[k] for k in names] for a in e["actions"]] for e in played])
-    rewards = torch.tensor([e["rewards"] for e in played])
+    names = list(played[0].actions[0])
+    actions = torch.tensor([[[a[k] for k in names] for a in e.actions] for e in played])
+    rewards = torch.tensor([e.rewards for e in played])
     t = slope_t(actions, rewards, torch.ones_like(rewards))
     return {k: [round(v, 2) for v in t[:, j].tolist()] for j, k in enumerate(names)}
 

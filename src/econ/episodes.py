@@ -27,11 +27,7 @@ def records_before(path: Path, start: int) -> list[EpisodeRecord]:
     continues from its checkpoint, so episodes recorded after it are played again."""
     played = []
     for number, rec in enumerate(read_records(path), start=1):
-        if isinstance(rec, dict) and rec.get("layout", 1) != EPISODE_LAYOUT:
-            raise UserError(
-                f"{path}: record {number} is an episode record of layout {rec['layout']!r}; this "
-                f"econ reads layout {EPISODE_LAYOUT}: continue it with the econ that wrote it"
-            )
+        _check_layout(rec, path, number)
         try:
             episode = EpisodeRecord.model_validate(rec)
         except ValidationError:
@@ -43,6 +39,27 @@ def records_before(path: Path, start: int) -> list[EpisodeRecord]:
             played.append(episode)
     rewrite_records(path, [e.model_dump() for e in played])
     return played
+
+
+def read_episodes(path: Path) -> list[EpisodeRecord]:
+    """A run's episode records, read-only (a run still writing keeps its last line): lines that
+    are not episode records are skipped, a record of another layout is refused."""
+    episodes = []
+    for number, rec in enumerate(read_records(path, repair=False), start=1):
+        _check_layout(rec, path, number)
+        try:
+            episodes.append(EpisodeRecord.model_validate(rec))
+        except ValidationError:
+            continue
+    return episodes
+
+
+def _check_layout(rec: dict, path: Path, number: int) -> None:
+    if rec.get("layout", 1) != EPISODE_LAYOUT:
+        raise UserError(
+            f"{path}: record {number} is an episode record of layout {rec['layout']!r}; this "
+            f"econ reads layout {EPISODE_LAYOUT}: continue it with the econ that wrote it"
+        )
 
 
 def team_rewards(played: list[EpisodeRecord]) -> list[float]:

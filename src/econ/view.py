@@ -7,7 +7,7 @@ plots as data: URIs, and the page's own script (templates/view.html) draws the t
 filters and the per-record drill-down from that JSON.
 
 Reading is strictly read-only: a run may still be writing, so a half-written last line or a
-damaged one is skipped here, never cut off (`read_records(..., repair=False)`; a resume
+damaged one is skipped here, never cut off (`read_eval_records`, `read_records(..., repair=False)`; a resume
 repairs the file before it appends).
 """
 
@@ -102,6 +102,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "plots": _plots(run_dir),
         "records": _clipped([r.model_dump(mode="json") for r in records], clipped),
         "agreement": agreement,
+        # passed through as written: the page shows old and hand-edited episodes too
         "episodes": _clipped(read_records(run_dir / EPISODES, repair=False), clipped),
         "controls": _names(_section(config, "econ").get("controls")),
         "clipped": clipped[0],
