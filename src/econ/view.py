@@ -7,8 +7,8 @@ plots as data: URIs, and the page's own script (templates/view.html) draws the t
 filters and the per-record drill-down from that JSON.
 
 Reading is strictly read-only: a run may still be writing, so a half-written last line or a
-damaged one is skipped here, never cut off (`read_eval_records`, `read_records(..., repair=False)`; a resume
-repairs the file before it appends).
+damaged one is skipped here, never cut off (`read_eval_records`, and for episodes
+`read_records(..., repair=False)`; a resume repairs the file before it appends).
 """
 
 from __future__ import annotations
