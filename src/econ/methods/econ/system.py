@@ -149,7 +149,9 @@ class EconSystem:
         n = len(self.executors)
         strategy = await self.strategy(question, bench, log)
         outcomes: list = [None] * n
-        act = functools.partial(self._act, question, outcomes, bench, log, policy or self.act)
+        act = functools.partial(
+            self._act, question, outcomes, bench, log, policy or self.greedy_policy
+        )
         first = P.executor_messages(question, strategy, bench)
         wave = wave_size(n) if self.waves else None
         steps = [await act(0, strategy, {i: first for i in range(n)}, wave)]
@@ -262,8 +264,9 @@ class EconSystem:
         """For scripts and notebooks without an event loop."""
         return asyncio.run(self.solve(question, benchmark))
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """The deterministic policy used at inference: [N, obs_dim] -> [N, A] real units."""
+    def greedy_policy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic policy used at inference, one question's executors at a time
+        (`EconAgents.act` over a batch): [N, obs_dim] -> [N, A] real units."""
         return self.agents.act(obs.unsqueeze(0))[0]
 
     async def observe(self, question: str, context: str) -> torch.Tensor:
