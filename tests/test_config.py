@@ -29,17 +29,16 @@ def test_both_configs_check_controls_alike(controls, message):
     assert RunConfig().econ.controls == BeliefConfig().controls == {"temperature": (0.0, 0.8)}
 
 
-def test_reward_weights_are_the_train_section_and_take_the_old_keys():
+def test_reward_weights_are_the_train_section_and_the_old_keys_are_refused():
     cfg = load_config(None, {"train.rewards.alpha": [0.5, 0.3, 0.2], "train.rewards.eta": 0.01})
     assert cfg.train.rewards == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=False, eta=0.01)
-    old = load_config(
-        None, {"train.alpha": [0.5, 0.3, 0.2], "train.dynamic_alpha": True, "train.alpha_eta": 0.01}
-    )
-    assert old.train.rewards == RewardWeights(alpha=(0.5, 0.3, 0.2), dynamic=True, eta=0.01)
-    both = load_config(None, {"train.dynamic_alpha": True, "train.rewards.dynamic": False})
-    assert both.train.rewards.dynamic is False  # the key in `rewards` wins, as a flag would
+    for old, new in (("alpha", "alpha"), ("dynamic_alpha", "dynamic"), ("alpha_eta", "eta")):
+        with pytest.raises(
+            UserError, match=f"train.{old} no longer exists; see train.rewards.{new}"
+        ):
+            load_config(None, {f"train.{old}": [0.5, 0.3, 0.2] if old == "alpha" else True})
     with pytest.raises(UserError, match="train.rewards.alpha: .*sum to 1"):
-        load_config(None, {"train.alpha": [0.5, 0.5, 0.5]})
+        load_config(None, {"train.rewards.alpha": [0.5, 0.5, 0.5]})
     with pytest.raises(UserError, match="train.rewards.eta"):
         load_config(None, {"train.rewards.eta": 0})
 

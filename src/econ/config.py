@@ -83,6 +83,8 @@ class EconConfig(Strict):
 
 
 # Keys of `train` that configs written before `train.rewards` existed hold -> their key there.
+# Keys of the `train` section before `train.rewards` held the reward weights; a run saved
+# with them is read with them moved there (`load_saved_config`), a config of yours is refused.
 LEGACY_REWARD_KEYS = {"alpha": "alpha", "dynamic_alpha": "dynamic", "alpha_eta": "eta"}
 
 
@@ -97,25 +99,6 @@ class TrainConfig(Strict):
     rewards: RewardWeights = RewardWeights()
     early_stop: EarlyStopConfig = EarlyStopConfig()
     learner: LearnerConfig = LearnerConfig()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_reward_keys(cls, data: Any) -> Any:
-        """`train.alpha`, `train.dynamic_alpha` and `train.alpha_eta` (the keys before
-        `train.rewards`) still work; a key given in `rewards` itself wins."""
-        if not isinstance(data, dict) or not LEGACY_REWARD_KEYS.keys() & data.keys():
-            return data
-        data = dict(data)
-        rewards = data.get("rewards", {})
-        if isinstance(rewards, RewardWeights):
-            rewards = rewards.model_dump()
-        if isinstance(rewards, dict):
-            rewards = dict(rewards)
-            for old, new in LEGACY_REWARD_KEYS.items():
-                if old in data:
-                    rewards.setdefault(new, data.pop(old))
-            data["rewards"] = rewards
-        return data
 
 
 class RunSpec(Strict):
@@ -170,19 +153,6 @@ class RunConfig(Strict):
     # versions, model files' sha256), to say what produced the records; not a setting.
     provenance: dict[str, Any] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_llm_concurrency(cls, data: Any) -> Any:
-        """Configs saved before `concurrency` became the one setting also hold
-        llm.concurrency; the top-level value wins, the other only fills in when it is absent."""
-        if isinstance(data, dict) and isinstance(data.get("llm"), dict):
-            llm = dict(data["llm"])
-            legacy = llm.pop("concurrency", None)
-            data = {**data, "llm": llm}
-            if data.get("concurrency") is None and legacy is not None:
-                data["concurrency"] = legacy
-        return data
-
     @model_validator(mode="after")
     def _share_concurrency(self) -> RunConfig:
         """Backends are built from `llm` alone, so it carries the run's concurrency."""
@@ -214,6 +184,9 @@ class RunConfig(Strict):
 # user writes with one is refused, naming the replacement.
 RETIRED_KEYS = {
     "train.learner.actor_gate_t": "train.learner.actor (the actor follows evidence tests)",
+    "train.alpha": "train.rewards.alpha",
+    "train.dynamic_alpha": "train.rewards.dynamic",
+    "train.alpha_eta": "train.rewards.eta",
 }
 
 # What a run saved before `econ`'s commitment rules existed did: a commitment call on every
@@ -317,6 +290,7 @@ def load_saved_config(path: Path, *, regrading: bool = False) -> RunConfig:
         )
         if not legacy_complete:
             raise UserError(f"{path} is incomplete (cut off or not written by econ)")
+    _migrate_saved(data)
     econ = data.get("econ")
     if isinstance(econ, dict):  # saved before the commitment rules existed: the paper's protocol
         for key, value in PROTOCOL_BEFORE_RULES.items():
@@ -335,6 +309,18 @@ def load_saved_config(path: Path, *, regrading: bool = False) -> RunConfig:
         if regrading and str(e).startswith("invalid config: train") and "train" in data:
             return _without_train(path, data)
         raise UserError(f"{path}: {e}") from None
+
+
+def _migrate_saved(data: dict[str, Any]) -> None:
+    """A saved run's keys of older layouts moved to where they live now, in place: the reward
+    weights' old keys into `train.rewards` (a key already there wins)."""
+    train = data.get("train")
+    if isinstance(train, dict) and LEGACY_REWARD_KEYS.keys() & train.keys():
+        rewards = train.setdefault("rewards", {})
+        if isinstance(rewards, dict):
+            for old, new in LEGACY_REWARD_KEYS.items():
+                if old in train:
+                    rewards.setdefault(new, train.pop(old))
 
 
 def _without_train(path: Path, data: dict[str, Any]) -> RunConfig:
