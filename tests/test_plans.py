@@ -365,3 +365,19 @@ def test_debate_revises_plans_and_votes_for_the_most_common():
     solution = asyncio.run(method.solve(q.question, BENCH, CallLog()))
     assert len(llm.calls) == 6
     assert solution.prediction == dump_plan(good) and BENCH.grade(solution.prediction, q.gold)
+
+
+def test_the_viewer_shows_a_plan_runs_metrics(tmp_path):
+    from econ.view import render, view_data
+
+    questions = load_questions("travelplanner", FIXTURE)
+    rows = [
+        record(id=q.id, benchmark="travelplanner", gold=q.gold, prediction=dump_plan(annotated(i)),
+               correct=True).model_dump(mode="json")
+        for i, q in enumerate(questions[:2])
+    ]  # fmt: skip
+    (tmp_path / "config.yaml").write_text("run:\n  benchmark: travelplanner\n  methods: [cot]\n")
+    (tmp_path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = view_data(tmp_path)
+    assert data["plans"]["cot"]["final_pass"] == 1.0 and data["plans"]["cot"]["n"] == 2
+    assert "renderPlans" in render(data)

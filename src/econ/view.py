@@ -98,6 +98,7 @@ def view_data(run_dir: Path) -> dict[str, Any]:
         "summary": report["methods"],
         "paired": report.get("paired") or [],
         "compute": report.get("compute"),
+        "plans": report.get("plans"),
         "significance": SIGNIFICANCE,
         "plots": _plots(run_dir),
         "records": _clipped([r.model_dump(mode="json") for r in records], clipped),
