@@ -4,9 +4,11 @@
     python benchmarks/paper_claims.py                 # run (or continue) every cell, then report
     python benchmarks/paper_claims.py --report-only   # docs/claims.md and docs/claims.png now
 
-Every cell is a run directory under `--out` (default runs/claims/<cell>), run with the request
-cache on, so a suite that is killed or stopped continues with the same command and pays no
-finished call again; cells run one after another, cheap ones first. The claims (SPEC 2):
+Every cell is a run directory under `--out` (default results/claims/<cell>, inside the
+repository: a suite takes longer than one sitting, and what finished must survive a fresh
+checkout, so commit it as it grows), run with the request cache on, so a suite that is killed or
+stopped continues with the same command and pays no finished call again; cells run one after
+another, cheap ones first. The claims (the paper's):
 
 1. ECON vs a single agent (chain-of-thought): +10.9% on average;
 2. ECON vs multi-agent debate (3 agents x 3 rounds): +11.2%;
@@ -282,7 +284,7 @@ def plot(out: Path, cells: list[Cell], path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("runs/claims"))
+    ap.add_argument("--out", type=Path, default=Path("results/claims"))
     ap.add_argument("--model", default="local:qwen2.5-coder-1.5b")
     ap.add_argument("--limit", type=int, default=50, help="shared questions per benchmark")
     ap.add_argument("--expensive", type=int, default=15, help="questions of debate, 9 executors")
